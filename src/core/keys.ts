@@ -1,0 +1,172 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  generateKeyPairSync,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from "node:crypto";
+import { bech32m } from "@scure/base";
+import { concatBytes, toHex } from "./bytes.js";
+import { reject } from "./errors.js";
+import { sha256 } from "./hash.js";
+
+/** Addresses: bech32m with human-readable prefix `lc` over the first 20 bytes of SHA-256(public key). */
+export const ADDRESS_PREFIX = "lc";
+export const ADDRESS_BYTES = 20;
+export const PUBLIC_KEY_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+
+export type Address = string;
+
+// DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it.
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+
+export interface KeyPair {
+  privateKey: KeyObject;
+  publicKey: Uint8Array;
+  address: Address;
+}
+
+export function generateKeyPair(): KeyPair {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  return keyPairFromPrivateKey(privateKey);
+}
+
+export function keyPairFromPrivateKey(privateKey: KeyObject): KeyPair {
+  const publicKey = rawPublicKey(createPublicKey(privateKey));
+  return { privateKey, publicKey, address: addressFromPublicKey(publicKey) };
+}
+
+function rawPublicKey(key: KeyObject): Uint8Array {
+  const der = key.export({ type: "spki", format: "der" });
+  return new Uint8Array(der.subarray(der.length - PUBLIC_KEY_BYTES));
+}
+
+/** Reads a PKCS#8 PEM private key (text before the BEGIN line, such as a warning, is allowed). */
+export function parsePrivateKeyPem(pem: string): KeyPair {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: pem, format: "pem" });
+  } catch {
+    return reject("MalformedKey", "not a PEM private key");
+  }
+  if (key.asymmetricKeyType !== "ed25519")
+    return reject("MalformedKey", `expected an Ed25519 key, got ${key.asymmetricKeyType}`);
+  return keyPairFromPrivateKey(key);
+}
+
+export function privateKeyToPem(key: KeyObject): string {
+  return key.export({ type: "pkcs8", format: "pem" }).toString();
+}
+
+/** SPKI PEM of a raw 32-byte Ed25519 public key. */
+export function publicKeyToPem(publicKey: Uint8Array): string {
+  return publicKeyObject(publicKey).export({ type: "spki", format: "pem" }).toString();
+}
+
+export function parsePublicKeyPem(pem: string): Uint8Array {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: pem, format: "pem" });
+  } catch {
+    return reject("MalformedKey", "not a PEM public key");
+  }
+  if (key.asymmetricKeyType !== "ed25519")
+    return reject("MalformedKey", `expected an Ed25519 key, got ${key.asymmetricKeyType}`);
+  return rawPublicKey(key);
+}
+
+// Creating a KeyObject costs about as much as a quarter of a verification; senders repeat, so
+// keep the most recent ones. Map iteration order makes this a simple LRU.
+const KEY_CACHE_LIMIT = 16_384;
+const keyCache = new Map<string, KeyObject>();
+
+export function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const hex = toHex(publicKey);
+  let key = keyCache.get(hex);
+  if (key) {
+    keyCache.delete(hex);
+    keyCache.set(hex, key);
+    return key;
+  }
+  if (publicKey.length !== PUBLIC_KEY_BYTES)
+    return reject("MalformedKey", "public key must be 32 bytes");
+  try {
+    key = createPublicKey({
+      key: Buffer.from(concatBytes(ED25519_SPKI_PREFIX, publicKey)),
+      format: "der",
+      type: "spki",
+    });
+  } catch {
+    return reject("MalformedKey", "not an Ed25519 public key");
+  }
+  keyCache.set(hex, key);
+  if (keyCache.size > KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string);
+  return key;
+}
+
+export function sign(message: Uint8Array, privateKey: KeyObject): Uint8Array {
+  return new Uint8Array(nodeSign(null, message, privateKey));
+}
+
+/** Ed25519 verification; false for any malformed key or signature, never a throw. */
+export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES) return false;
+  let key: KeyObject;
+  try {
+    key = publicKeyObject(publicKey);
+  } catch {
+    return false;
+  }
+  return nodeVerify(null, message, key, signature);
+}
+
+const addressCache = new Map<string, Address>();
+
+export function addressFromPublicKey(publicKey: Uint8Array): Address {
+  const hex = toHex(publicKey);
+  let address = addressCache.get(hex);
+  if (address === undefined) {
+    address = encodeAddress(sha256(publicKey).subarray(0, ADDRESS_BYTES));
+    if (addressCache.size >= KEY_CACHE_LIMIT) addressCache.clear();
+    addressCache.set(hex, address);
+  }
+  return address;
+}
+
+export function encodeAddress(accountId: Uint8Array): Address {
+  return bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(accountId));
+}
+
+const addressBytesCache = new Map<string, Uint8Array>();
+
+/** Parses an address with its checksum; a mistyped address is rejected with MalformedAddress. */
+export function parseAddress(text: unknown): Uint8Array {
+  if (typeof text !== "string") return reject("MalformedAddress", "address must be a string");
+  const cached = addressBytesCache.get(text);
+  if (cached) return cached;
+  let bytes: Uint8Array;
+  try {
+    if (text.length > 90) throw new Error("too long");
+    const { prefix, words } = bech32m.decode(text as `${string}1${string}`);
+    if (prefix !== ADDRESS_PREFIX) throw new Error("wrong prefix");
+    bytes = bech32m.fromWords(words);
+  } catch {
+    return reject("MalformedAddress", `not a valid lotchain address: ${String(text).slice(0, 100)}`);
+  }
+  if (bytes.length !== ADDRESS_BYTES || text !== text.toLowerCase())
+    return reject("MalformedAddress", `not a valid lotchain address: ${text.slice(0, 100)}`);
+  if (addressBytesCache.size >= KEY_CACHE_LIMIT) addressBytesCache.clear();
+  addressBytesCache.set(text, bytes);
+  return bytes;
+}
+
+export function isAddress(text: unknown): text is Address {
+  try {
+    parseAddress(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
