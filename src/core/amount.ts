@@ -14,7 +14,10 @@ export function parseAmount(value: unknown, field = "amount"): bigint {
   else if (typeof value === "bigint") text = value.toString();
   else return reject("MalformedAmount", `${field} must be a decimal string of base units`);
   if (!DECIMAL_RE.test(text))
-    return reject("MalformedAmount", `${field} must be a non-negative integer without leading zeros`);
+    return reject(
+      "MalformedAmount",
+      `${field} must be a non-negative integer without leading zeros`,
+    );
   const amount = BigInt(text);
   if (amount > MAX_AMOUNT) return reject("MalformedAmount", `${field} must be below 2^64`);
   return amount;

@@ -1,4 +1,13 @@
-import { bigIntToBytes, bytesToBigInt, concatBytes, equalBytes, parseHex, toHex, utf8 } from "./bytes.js";
+import type { KeyObject } from "node:crypto";
+import {
+  bigIntToBytes,
+  bytesToBigInt,
+  concatBytes,
+  equalBytes,
+  parseHex,
+  toHex,
+  utf8,
+} from "./bytes.js";
 import { CborReader, decodeCanonical, encodeCanonical } from "./encoding.js";
 import { reject } from "./errors.js";
 import { taggedHash } from "./hash.js";
@@ -6,14 +15,13 @@ import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, sign, verify } from "./keys.js";
 import { merkleRoot } from "./merkle.js";
 import {
   CHAIN_ID_RE,
+  decodeTransaction,
   MAX_CHAIN_ID_LENGTH,
   type Transaction,
   type TransactionJson,
-  transactionFromItems,
   transactionFromJson,
   transactionToJson,
 } from "./transaction.js";
-import type { KeyObject } from "node:crypto";
 
 /** Limits of one block, enforced on decode and on production. */
 export const MAX_BLOCK_TRANSACTIONS = 5_000;
@@ -174,7 +182,12 @@ export function decodeBlock(bytes: Uint8Array): Block {
   const txItems = r.array();
   if (txItems.length > MAX_BLOCK_TRANSACTIONS)
     reject("TooManyTransactions", `block has more than ${MAX_BLOCK_TRANSACTIONS} transactions`);
-  const transactions = txItems.map((items) => transactionFromItems(items));
+  // Each transaction travels as a byte string holding its own canonical encoding.
+  const transactions = txItems.map((item) => {
+    if (!(item instanceof Uint8Array))
+      return reject("Malformed", "block: transactions must be bytes");
+    return decodeTransaction(item);
+  });
   const block = makeBlock(header, signature, transactions);
   if (!equalBytes(block.encoded, bytes)) reject("Malformed", "block: not canonically encoded");
   return block;

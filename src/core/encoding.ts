@@ -67,7 +67,8 @@ export class CborReader {
   /** A non-negative safe integer. */
   uint(): number {
     const v = this.next();
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) this.fail("an unsigned integer");
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
+      this.fail("an unsigned integer");
     return v as number;
   }
 

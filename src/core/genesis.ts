@@ -1,10 +1,10 @@
 import { formatAmount, MAX_AMOUNT, parseAmount } from "./amount.js";
+import { type Block, HASH_BYTES, makeBlock, type Seal } from "./block.js";
 import { bigIntToBytes, bytesToBigInt, parseHex, toHex } from "./bytes.js";
 import { encodeCanonical } from "./encoding.js";
 import { reject } from "./errors.js";
 import { taggedHash } from "./hash.js";
 import { type Address, parseAddress } from "./keys.js";
-import { type Block, HASH_BYTES, makeBlock, type Seal } from "./block.js";
 import type { Account, LedgerParams } from "./state.js";
 import { CHAIN_ID_RE } from "./transaction.js";
 
@@ -84,9 +84,11 @@ function parseConsensus(v: unknown): PosConfig | PowConfig {
       if (!["type", "targetBlockMs", "initialTarget"].includes(k))
         reject("Malformed", `genesis: unknown consensus field ${k}`);
     const target = parseHex(v.initialTarget, HASH_BYTES);
-    if (!target) return reject("Malformed", "genesis: consensus.initialTarget must be 64 hex digits");
+    if (!target)
+      return reject("Malformed", "genesis: consensus.initialTarget must be 64 hex digits");
     const initialTarget = bytesToBigInt(target);
-    if (initialTarget === 0n) return reject("Malformed", "genesis: consensus.initialTarget must be above 0");
+    if (initialTarget === 0n)
+      return reject("Malformed", "genesis: consensus.initialTarget must be above 0");
     return {
       type: "pow",
       targetBlockMs: positiveInt(v.targetBlockMs, "consensus.targetBlockMs", 3_600_000),
@@ -103,7 +105,11 @@ export function parseGenesis(json: unknown): Genesis {
     if (!GENESIS_FIELDS.has(k)) reject("Malformed", `genesis: unknown field ${k.slice(0, 64)}`);
   if (typeof json.chainId !== "string" || !CHAIN_ID_RE.test(json.chainId))
     reject("Malformed", "genesis: chainId must be 1-64 characters of a-z, 0-9, '.', '_' or '-'");
-  if (typeof json.timestamp !== "number" || !Number.isSafeInteger(json.timestamp) || json.timestamp < 0)
+  if (
+    typeof json.timestamp !== "number" ||
+    !Number.isSafeInteger(json.timestamp) ||
+    json.timestamp < 0
+  )
     reject("Malformed", "genesis: timestamp must be milliseconds since the epoch");
   const consensus = parseConsensus(json.consensus);
   const alloc = addressMap(json.alloc, "alloc");
@@ -136,7 +142,9 @@ export function parseGenesis(json: unknown): Genesis {
 
 export function genesisToJson(g: Genesis): Record<string, unknown> {
   const sorted = (m: Map<Address, bigint>) =>
-    Object.fromEntries([...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, formatAmount(v)]));
+    Object.fromEntries(
+      [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, formatAmount(v)]),
+    );
   return {
     chainId: g.chainId,
     timestamp: g.timestamp,
@@ -187,7 +195,11 @@ export function genesisBlock(g: Genesis): Block {
   const configHash = taggedHash("lotchain/genesis/v1", encodeGenesis(g));
   const seal: Seal =
     g.consensus.type === "pos"
-      ? { type: "pos", slot: 0, randomness: taggedHash("lotchain/genesis-randomness/v1", configHash) }
+      ? {
+          type: "pos",
+          slot: 0,
+          randomness: taggedHash("lotchain/genesis-randomness/v1", configHash),
+        }
       : { type: "pow", target: g.consensus.initialTarget, nonce: 0n };
   return makeBlock(
     {

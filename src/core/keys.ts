@@ -1,8 +1,8 @@
 import {
   createPrivateKey,
   createPublicKey,
-  type KeyObject,
   generateKeyPairSync,
+  type KeyObject,
   sign as nodeSign,
   verify as nodeVerify,
 } from "node:crypto";
@@ -31,6 +31,16 @@ export interface KeyPair {
 export function generateKeyPair(): KeyPair {
   const { privateKey } = generateKeyPairSync("ed25519");
   return keyPairFromPrivateKey(privateKey);
+}
+
+// DER prefix of an Ed25519 PKCS#8 private key; the 32-byte seed follows it.
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+
+/** The key pair of a 32-byte Ed25519 seed (for test vectors and deterministic test keys). */
+export function keyPairFromSeed(seed: Uint8Array): KeyPair {
+  if (seed.length !== 32) return reject("MalformedKey", "an Ed25519 seed is 32 bytes");
+  const der = Buffer.concat([ED25519_PKCS8_PREFIX, seed]);
+  return keyPairFromPrivateKey(createPrivateKey({ key: der, format: "der", type: "pkcs8" }));
 }
 
 export function keyPairFromPrivateKey(privateKey: KeyObject): KeyPair {
@@ -153,7 +163,10 @@ export function parseAddress(text: unknown): Uint8Array {
     if (prefix !== ADDRESS_PREFIX) throw new Error("wrong prefix");
     bytes = bech32m.fromWords(words);
   } catch {
-    return reject("MalformedAddress", `not a valid lotchain address: ${String(text).slice(0, 100)}`);
+    return reject(
+      "MalformedAddress",
+      `not a valid lotchain address: ${String(text).slice(0, 100)}`,
+    );
   }
   if (bytes.length !== ADDRESS_BYTES || text !== text.toLowerCase())
     return reject("MalformedAddress", `not a valid lotchain address: ${text.slice(0, 100)}`);

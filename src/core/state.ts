@@ -69,7 +69,10 @@ export function checkTransactionRules(tx: Transaction, params: LedgerParams): vo
   if ((tx.type === "STAKE" || tx.type === "UNSTAKE") && tx.receiver !== tx.sender)
     reject("ReceiverMustBeSender", `${tx.type} must name the sender as receiver`);
   if (tx.type === "EXCHANGE" && !params.exchange.has(tx.sender))
-    reject("NotExchangeAuthority", "EXCHANGE must be signed by an exchange authority of the genesis");
+    reject(
+      "NotExchangeAuthority",
+      "EXCHANGE must be signed by an exchange authority of the genesis",
+    );
 }
 
 /** Stateless checks plus the signature: everything but nonce and funds. */
@@ -83,7 +86,11 @@ export function checkTransaction(tx: Transaction, params: LedgerParams): void {
  * left by every earlier transaction. Returns the fee, which the caller credits to the forger.
  * Signature and stateless rules are checked by the caller (they are cached and batched).
  */
-export function applyTransaction(state: StateOverlay, tx: Transaction, params: LedgerParams): bigint {
+export function applyTransaction(
+  state: StateOverlay,
+  tx: Transaction,
+  params: LedgerParams,
+): bigint {
   const sender = state.load(tx.sender);
   if (tx.nonce < sender.nonce)
     reject("NonceTooLow", `nonce ${tx.nonce} already used; next is ${sender.nonce}`);

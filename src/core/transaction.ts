@@ -1,4 +1,5 @@
-import { formatAmount, parseAmount } from "./amount.js";
+import type { KeyObject } from "node:crypto";
+import { formatAmount, MAX_AMOUNT, parseAmount } from "./amount.js";
 import { equalBytes, parseHex, toHex } from "./bytes.js";
 import { CborReader, decodeCanonical, encodeCanonical } from "./encoding.js";
 import { reject } from "./errors.js";
@@ -13,7 +14,6 @@ import {
   sign,
   verify,
 } from "./keys.js";
-import type { KeyObject } from "node:crypto";
 
 export const TX_TYPES = ["TRANSFER", "STAKE", "UNSTAKE", "EXCHANGE"] as const;
 export type TxType = (typeof TX_TYPES)[number];
@@ -74,14 +74,39 @@ function unsignedItems(tx: UnsignedTransaction) {
 }
 
 /** The exact bytes a sender signs: every field but id and signature, canonically encoded. */
-export function transactionSigningBytes(tx: UnsignedTransaction): Uint8Array {
+export function transactionSigningBytes(tx: UnsignedTransaction | Transaction): Uint8Array {
+  if ("encoded" in tx) {
+    // The signed encoding minus its signature, under a 9-item array head.
+    const signing = tx.encoded.slice(0, tx.encoded.length - 2 - SIGNATURE_BYTES);
+    signing[0] = ARRAY_9;
+    return signing;
+  }
   return encodeCanonical(unsignedItems(tx));
 }
 
+// CBOR heads: an array of 9 items (the signed fields), of 10 (plus the signature), and a
+// 64-byte byte string. The signed encoding is the signing bytes with the signature appended.
+const ARRAY_9 = 0x89;
+const ARRAY_10 = 0x8a;
+const SIGNATURE_HEAD = [0x58, 0x40];
+
 function finish(tx: UnsignedTransaction, signature: Uint8Array): Transaction {
-  const encoded = encodeCanonical([...unsignedItems(tx), signature]);
+  const signing = encodeCanonical(unsignedItems(tx));
+  if (signing[0] !== ARRAY_9) throw new Error("unexpected transaction encoding");
+  const encoded = new Uint8Array(signing.length + 2 + SIGNATURE_BYTES);
+  encoded.set(signing);
+  encoded[0] = ARRAY_10;
+  encoded.set(SIGNATURE_HEAD, signing.length);
+  encoded.set(signature, signing.length + 2);
   return {
-    ...tx,
+    chainId: tx.chainId,
+    type: tx.type,
+    senderPublicKey: tx.senderPublicKey,
+    receiver: tx.receiver,
+    amount: tx.amount,
+    fee: tx.fee,
+    nonce: tx.nonce,
+    timestamp: tx.timestamp,
     signature,
     id: toHex(taggedHash("lotchain/txid/v1", encoded)),
     sender: addressFromPublicKey(tx.senderPublicKey),
@@ -97,8 +122,7 @@ export function signTransaction(tx: UnsignedTransaction, privateKey: KeyObject):
 /** Builds a transaction from already-signed fields (checks shape, not the signature). */
 export function makeTransaction(tx: UnsignedTransaction, signature: Uint8Array): Transaction {
   checkShape(tx);
-  if (signature.length !== SIGNATURE_BYTES)
-    reject("Malformed", "signature must be 64 bytes");
+  if (signature.length !== SIGNATURE_BYTES) reject("Malformed", "signature must be 64 bytes");
   return finish(tx, signature);
 }
 
@@ -109,16 +133,22 @@ export function verifyTransactionSignature(tx: Transaction): boolean {
 function checkShape(tx: UnsignedTransaction): void {
   if (typeof tx.chainId !== "string" || !CHAIN_ID_RE.test(tx.chainId))
     reject("Malformed", "chainId must be 1-64 characters of a-z, 0-9, '.', '_' or '-'");
-  if (!TX_TYPES.includes(tx.type)) reject("Malformed", `type must be one of ${TX_TYPES.join(", ")}`);
+  if (!TX_TYPES.includes(tx.type))
+    reject("Malformed", `type must be one of ${TX_TYPES.join(", ")}`);
   if (!(tx.senderPublicKey instanceof Uint8Array) || tx.senderPublicKey.length !== PUBLIC_KEY_BYTES)
     reject("Malformed", "senderPublicKey must be 32 bytes");
   parseAddress(tx.receiver);
-  parseAmount(tx.amount, "amount");
-  parseAmount(tx.fee, "fee");
+  checkAmount(tx.amount, "amount");
+  checkAmount(tx.fee, "fee");
   if (!Number.isSafeInteger(tx.nonce) || tx.nonce < 0)
     reject("Malformed", "nonce must be a non-negative integer");
   if (!Number.isSafeInteger(tx.timestamp) || tx.timestamp < 0)
     reject("Malformed", "timestamp must be a non-negative integer of milliseconds");
+}
+
+function checkAmount(value: bigint, field: string): void {
+  if (typeof value !== "bigint" || value < 0n || value > MAX_AMOUNT)
+    reject("MalformedAmount", `${field} must be an integer from 0 to 2^64 - 1`);
 }
 
 /** Decodes the signed canonical encoding; rejects non-canonical bytes. */
@@ -198,7 +228,8 @@ export function transactionFromJson(json: unknown): Transaction {
     return reject("Malformed", "transaction must be a JSON object");
   const o = json as Record<string, unknown>;
   for (const key of Object.keys(o))
-    if (!JSON_FIELDS.has(key)) reject("Malformed", `unknown transaction field: ${key.slice(0, 64)}`);
+    if (!JSON_FIELDS.has(key))
+      reject("Malformed", `unknown transaction field: ${key.slice(0, 64)}`);
   if (typeof o.type !== "string" || !TX_TYPES.includes(o.type as TxType))
     reject("Malformed", `type must be one of ${TX_TYPES.join(", ")}`);
   if (typeof o.chainId !== "string") reject("Malformed", "chainId must be a string");
@@ -246,12 +277,24 @@ export const TRANSACTION_JSON_SCHEMA = {
     "signature",
   ],
   properties: {
-    id: { type: "string", pattern: "^[0-9a-f]{64}$", description: "hash of the signed transaction" },
+    id: {
+      type: "string",
+      pattern: "^[0-9a-f]{64}$",
+      description: "hash of the signed transaction",
+    },
     chainId: { type: "string", pattern: CHAIN_ID_RE.source },
     type: { type: "string", enum: [...TX_TYPES] },
     senderPublicKey: { type: "string", pattern: "^[0-9a-fA-F]{64}$" },
-    receiver: { type: "string", pattern: "^lc1[02-9ac-hj-np-z]{38}$", description: "bech32m address" },
-    amount: { type: "string", pattern: "^(0|[1-9][0-9]{0,19})$", description: "base units, < 2^64" },
+    receiver: {
+      type: "string",
+      pattern: "^lc1[02-9ac-hj-np-z]{38}$",
+      description: "bech32m address",
+    },
+    amount: {
+      type: "string",
+      pattern: "^(0|[1-9][0-9]{0,19})$",
+      description: "base units, < 2^64",
+    },
     fee: { type: "string", pattern: "^(0|[1-9][0-9]{0,19})$", description: "base units, < 2^64" },
     nonce: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     timestamp: { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER },

@@ -1,0 +1,48 @@
+import { type KeyPair, keyPairFromSeed } from "../../src/core/keys.js";
+import type { LedgerParams } from "../../src/core/state.js";
+import { signTransaction, type Transaction, type TxType } from "../../src/core/transaction.js";
+
+/** Deterministic test keys: seed bytes all equal to n. */
+export function testKey(n: number): KeyPair {
+  return keyPairFromSeed(new Uint8Array(32).fill(n));
+}
+
+export const TEST_CHAIN = "lotchain-test";
+
+export function testParams(overrides: Partial<LedgerParams> = {}): LedgerParams {
+  return {
+    chainId: TEST_CHAIN,
+    minFee: 1n,
+    blockReward: 0n,
+    exchange: new Set<string>(),
+    keepPositiveStake: false,
+    ...overrides,
+  };
+}
+
+export interface TxSpec {
+  type?: TxType;
+  to?: string;
+  amount?: bigint;
+  fee?: bigint;
+  nonce: number;
+  chainId?: string;
+  timestamp?: number;
+}
+
+export function makeTx(from: KeyPair, spec: TxSpec): Transaction {
+  const type = spec.type ?? "TRANSFER";
+  return signTransaction(
+    {
+      chainId: spec.chainId ?? TEST_CHAIN,
+      type,
+      senderPublicKey: from.publicKey,
+      receiver: spec.to ?? from.address,
+      amount: spec.amount ?? 1n,
+      fee: spec.fee ?? 1n,
+      nonce: spec.nonce,
+      timestamp: spec.timestamp ?? 1_735_689_600_000,
+    },
+    from.privateKey,
+  );
+}
