@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { VERSION } from "../version.js";
+import { registerGenesisCommands } from "./genesis.js";
+import { registerKeyCommands } from "./keys.js";
+import { fail } from "./output.js";
+import { registerBalanceCommand, registerTxCommands } from "./tx.js";
+
+const program = new Command()
+  .name("lotchain")
+  .description(
+    "lotchain: a blockchain node — lot-lottery Proof of Stake or Proof of Work over libp2p",
+  )
+  .version(VERSION)
+  .configureOutput({
+    // Commander's own usage errors: one line on stderr.
+    outputError: (text, write) =>
+      write(`lotchain: ${text.replace(/^error: /, "").split("\n")[0]}\n`),
+  })
+  .showSuggestionAfterError(true);
+
+registerKeyCommands(program);
+registerTxCommands(program);
+registerBalanceCommand(program);
+registerGenesisCommands(program);
+
+program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,155 @@
+import type { Command } from "commander";
+import type { KeyPair } from "../core/keys.js";
+import { isAddress } from "../core/keys.js";
+import {
+  signTransaction,
+  type TransactionJson,
+  TX_TYPES,
+  type TxType,
+  transactionToJson,
+} from "../core/transaction.js";
+import { NodeClient } from "./client.js";
+import { readKeyFile } from "./keyfile.js";
+import { addJson, amountArg, nodeUrlOption, opt, parseIntArg } from "./options.js";
+import { CliError, type JsonFlag, print } from "./output.js";
+
+interface TxFlags extends JsonFlag {
+  key: string;
+  type: string;
+  to?: string;
+  amount: string;
+  fee?: string;
+}
+
+function parseType(value: string): TxType {
+  const type = value.toUpperCase() as TxType;
+  if (!TX_TYPES.includes(type))
+    throw new CliError(`--type must be one of ${TX_TYPES.join(", ")}, got "${value}"`);
+  return type;
+}
+
+/** The receiver: --to, or the sender itself for STAKE and UNSTAKE. */
+function receiverOf(type: TxType, to: string | undefined, key: KeyPair): string {
+  if (to === undefined) {
+    if (type === "STAKE" || type === "UNSTAKE") return key.address;
+    throw new CliError(`--to is required for ${type}`);
+  }
+  if (!isAddress(to))
+    throw new CliError(`--to is not a valid lotchain address (checksum or format): "${to}"`);
+  return to;
+}
+
+function buildTransaction(
+  flags: TxFlags,
+  key: KeyPair,
+  chainId: string,
+  nonce: number,
+  defaultFee: bigint,
+): TransactionJson {
+  const type = parseType(flags.type);
+  const tx = signTransaction(
+    {
+      chainId,
+      type,
+      senderPublicKey: key.publicKey,
+      receiver: receiverOf(type, flags.to, key),
+      amount: amountArg("--amount", flags.amount),
+      fee: flags.fee === undefined ? defaultFee : amountArg("--fee", flags.fee),
+      nonce,
+      timestamp: Date.now(),
+    },
+    key.privateKey,
+  );
+  return transactionToJson(tx);
+}
+
+function txOptions(cmd: Command): Command {
+  return addJson(
+    cmd
+      .addOption(opt("--key <file>", "PEM private key of the sender").makeOptionMandatory())
+      .addOption(opt("--type <type>", TX_TYPES.join(" | ")).makeOptionMandatory())
+      .addOption(opt("--to <address>", "receiver (STAKE and UNSTAKE: the sender, the default)"))
+      .addOption(opt("--amount <n>", "base units").makeOptionMandatory())
+      .addOption(opt("--fee <n>", "base units (default: the network's minimum fee)")),
+  );
+}
+
+export function registerTxCommands(program: Command): void {
+  const tx = program.command("tx").description("sign and send transactions");
+
+  txOptions(
+    tx
+      .command("sign")
+      .description("print a signed transaction (offline, no node needed)")
+      .addOption(
+        opt("--nonce <n>", "the sender's next nonce")
+          .argParser(parseIntArg("--nonce"))
+          .makeOptionMandatory(),
+      )
+      .addOption(opt("--chain-id <id>", "the network's chain id").makeOptionMandatory()),
+  ).action((flags: TxFlags & { nonce: number; chainId: string }) => {
+    const key = readKeyFile(flags.key);
+    const json = buildTransaction(flags, key, flags.chainId, flags.nonce, 0n);
+    print({ json: true }, json, () => "");
+  });
+
+  txOptions(
+    tx
+      .command("send")
+      .description("sign with the next pending nonce and submit to a node")
+      .addOption(nodeUrlOption())
+      .addOption(opt("--wait", "return once the transaction is in a block"))
+      .addOption(
+        opt("--wait-timeout <ms>", "how long --wait waits")
+          .argParser(parseIntArg("--wait-timeout", 1))
+          .default(120_000),
+      ),
+  ).action(async (flags: TxFlags & { node: string; wait?: boolean; waitTimeout: number }) => {
+    const key = readKeyFile(flags.key);
+    parseType(flags.type);
+    const client = new NodeClient(flags.node);
+    const status = await client.status();
+    const account = await client.account(key.address);
+    const json = buildTransaction(
+      flags,
+      key,
+      status.chainId,
+      account.pendingNonce,
+      BigInt(status.minFee ?? "0"),
+    );
+    const { id } = await client.submit(json);
+    if (!flags.wait) {
+      print(flags, { id }, () => id);
+      return;
+    }
+    const included = await client.waitForInclusion(id, flags.waitTimeout);
+    print(
+      flags,
+      { id, height: included.height, blockHash: included.blockHash },
+      () => `${id} included at height ${included.height} in block ${included.blockHash}`,
+    );
+  });
+}
+
+export function registerBalanceCommand(program: Command): void {
+  addJson(
+    program
+      .command("balance")
+      .description("balance, stake and nonce of an address")
+      .argument("<address>", "a lotchain address")
+      .addOption(nodeUrlOption()),
+  ).action(async (address: string, flags: JsonFlag & { node: string }) => {
+    if (!isAddress(address))
+      throw new CliError(`not a valid lotchain address (checksum or format): "${address}"`);
+    const account = await new NodeClient(flags.node).account(address);
+    print(flags, account, () =>
+      [
+        `address       ${account.address}`,
+        `balance       ${account.balance}`,
+        `stake         ${account.stake}`,
+        `nonce         ${account.nonce}`,
+        `pendingNonce  ${account.pendingNonce}`,
+      ].join("\n"),
+    );
+  });
+}
