@@ -1,0 +1,78 @@
+import type { EventEmitter } from "node:events";
+import type { Registry } from "prom-client";
+import type { ValidatorSet } from "../consensus/engine.js";
+import type { Block } from "../core/block.js";
+import type { Genesis } from "../core/genesis.js";
+import type { Address } from "../core/keys.js";
+import type { Account } from "../core/state.js";
+import type { Transaction } from "../core/transaction.js";
+
+/**
+ * What the API needs from a node: read access to the chain and mempool, one way to submit a
+ * transaction, the network's status and the node's events. The node implements it; the API never
+ * reaches into the node's parts beyond this face.
+ */
+export interface ChainReader {
+  readonly head: { hashHex: string; height: number };
+  readonly finalizedHeight: number;
+  readonly genesisHash: string;
+  getBlock(id: number | string): Promise<Block | undefined>;
+  getBlocks(from: number, limit: number): Promise<Block[]>;
+  getTransaction(
+    id: string,
+  ): Promise<{ tx: Transaction; height: number; blockHash: string; index: number } | undefined>;
+  getAccount(address: Address): Account | undefined;
+  validators(): ValidatorSet;
+}
+
+export interface MempoolReader {
+  get(id: string): Transaction | undefined;
+  all(): Transaction[];
+  pendingNonce(address: Address): number;
+  readonly size: number;
+}
+
+export interface PeerView {
+  peerId: string;
+  addresses: string[];
+  score: number;
+  direction: string;
+}
+
+export interface NetworkStatus {
+  peerId: string | null;
+  listenAddresses: string[];
+  peers: PeerView[];
+  syncing: boolean;
+  syncTargetHeight: number | null;
+  syncBlocksPerSecond: number | null;
+}
+
+export interface ReorgEvent {
+  depth: number;
+  commonAncestor: { height: number; hash: string };
+  oldHead: { height: number; hash: string };
+  newHead: { height: number; hash: string };
+  revertedTransactions: string[];
+  addedTransactions: string[];
+}
+
+export interface NodeEvents {
+  block: [Block];
+  transaction: [Transaction];
+  reorg: [ReorgEvent];
+}
+
+export interface NodeApi {
+  readonly genesis: Genesis;
+  readonly chain: ChainReader;
+  readonly mempool: MempoolReader;
+  readonly events: EventEmitter<NodeEvents>;
+  readonly metrics: Registry;
+  /** Validates and admits a transaction (mempool, gossip); throws ValidationError. */
+  submitTransaction(tx: Transaction): Promise<{ id: string }>;
+  network(): NetworkStatus;
+  /** Admin actions on peers (only reachable with the admin token). */
+  banPeer(peerId: string, ms: number): boolean;
+  unbanPeer(peerId: string): boolean;
+}

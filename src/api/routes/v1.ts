@@ -1,0 +1,165 @@
+import type { FastifyInstance } from "fastify";
+import { type Block, blockToJson } from "../../core/block.js";
+import { isAddress } from "../../core/keys.js";
+import { transactionFromJson, transactionToJson } from "../../core/transaction.js";
+import { VERSION } from "../../version.js";
+import { badRequest, notFound } from "../errors.js";
+import type { NodeApi } from "../ports.js";
+import { errorResponses, RANGE_QUERY } from "../schemas.js";
+import { accountView, validatorsView } from "../views.js";
+
+const HASH_RE = /^[0-9a-fA-F]{64}$/;
+const HEIGHT_RE = /^(0|[1-9][0-9]{0,15})$/;
+
+/** Resolves a block id of SPEC section 6: a height, a hash, head, genesis or finalized. */
+async function findBlock(node: NodeApi, id: string): Promise<Block> {
+  let block: Block | undefined;
+  if (id === "head" || id === "genesis" || id === "finalized")
+    block = await node.chain.getBlock(id);
+  else if (HEIGHT_RE.test(id)) block = await node.chain.getBlock(Number(id));
+  else if (HASH_RE.test(id)) block = await node.chain.getBlock(id.toLowerCase());
+  else
+    throw badRequest("block id must be a height, a 64-hex-digit hash, head, genesis or finalized");
+  if (!block) throw notFound(`no block ${id}`);
+  return block;
+}
+
+export function registerV1Routes(app: FastifyInstance, node: NodeApi, postLimit: object): void {
+  app.get(
+    "/v1/status",
+    { schema: { tags: ["v1"], summary: "chain, sync and network status" } },
+    async () => {
+      const net = node.network();
+      const g = node.genesis;
+      return {
+        chainId: g.chainId,
+        consensus: g.consensus.type,
+        height: node.chain.head.height,
+        headHash: node.chain.head.hashHex,
+        finalizedHeight: node.chain.finalizedHeight,
+        genesisHash: node.chain.genesisHash,
+        peerId: net.peerId,
+        listenAddresses: net.listenAddresses,
+        peers: net.peers.length,
+        syncing: net.syncing,
+        syncTargetHeight: net.syncTargetHeight,
+        syncBlocksPerSecond: net.syncBlocksPerSecond,
+        mempoolSize: node.mempool.size,
+        minFee: g.minFee.toString(),
+        version: VERSION,
+      };
+    },
+  );
+
+  app.get<{ Querystring: { from: number; limit: number } }>(
+    "/v1/blocks",
+    {
+      schema: {
+        tags: ["v1"],
+        summary: "main-chain blocks from a height",
+        querystring: RANGE_QUERY,
+        response: errorResponses(400),
+      },
+    },
+    async (request) => {
+      const blocks = await node.chain.getBlocks(request.query.from, request.query.limit);
+      return { blocks: blocks.map(blockToJson) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/blocks/:id",
+    {
+      schema: {
+        tags: ["v1"],
+        summary: "one block by height, hash, head, genesis or finalized",
+        params: { type: "object", properties: { id: { type: "string", maxLength: 64 } } },
+        response: errorResponses(400, 404),
+      },
+    },
+    async (request) => blockToJson(await findBlock(node, request.params.id)),
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/transactions/:id",
+    {
+      schema: {
+        tags: ["v1"],
+        summary: "a transaction with its status (pending or included)",
+        params: { type: "object", properties: { id: { type: "string", maxLength: 64 } } },
+        response: errorResponses(400, 404),
+      },
+    },
+    async (request) => {
+      const id = request.params.id.toLowerCase();
+      if (!HASH_RE.test(id)) throw badRequest("transaction id must be 64 hex digits");
+      const included = await node.chain.getTransaction(id);
+      if (included)
+        return {
+          ...transactionToJson(included.tx),
+          status: "included",
+          height: included.height,
+          blockHash: included.blockHash,
+        };
+      const pending = node.mempool.get(id);
+      if (pending) return { ...transactionToJson(pending), status: "pending" };
+      throw notFound(`no transaction ${id}`);
+    },
+  );
+
+  app.post<{ Body: unknown }>(
+    "/v1/transactions",
+    {
+      config: postLimit,
+      schema: {
+        tags: ["v1"],
+        summary: "submit a signed transaction",
+        body: { $ref: "Transaction#" },
+        response: {
+          202: { type: "object", properties: { id: { type: "string" } } },
+          ...errorResponses(400, 409, 413, 422, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const tx = transactionFromJson(request.body);
+      const { id } = await node.submitTransaction(tx);
+      return reply.code(202).send({ id });
+    },
+  );
+
+  app.get<{ Params: { address: string } }>(
+    "/v1/accounts/:address",
+    {
+      schema: {
+        tags: ["v1"],
+        summary: "balance, stake, nonce and pending nonce of an address",
+        params: { type: "object", properties: { address: { type: "string", maxLength: 100 } } },
+        response: { 200: { $ref: "Account#" }, ...errorResponses(400) },
+      },
+    },
+    async (request) => {
+      const { address } = request.params;
+      if (!isAddress(address)) throw badRequest(`not a valid lotchain address: ${address}`);
+      return accountView(node.chain, node.mempool, address);
+    },
+  );
+
+  app.get(
+    "/v1/validators",
+    { schema: { tags: ["v1"], summary: "validators and their stakes" } },
+    async () => validatorsView(node.chain),
+  );
+
+  app.get("/v1/peers", { schema: { tags: ["v1"], summary: "connected peers" } }, async () => ({
+    peers: node.network().peers,
+  }));
+
+  app.get(
+    "/v1/mempool",
+    { schema: { tags: ["v1"], summary: "pending transactions" } },
+    async () => ({
+      transactions: node.mempool.all().map(transactionToJson),
+    }),
+  );
+}

@@ -1,0 +1,102 @@
+import fastifyRateLimit from "@fastify/rate-limit";
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import { Ajv } from "ajv";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { VERSION } from "../version.js";
+import { errorHandler, notFound } from "./errors.js";
+import type { NodeApi } from "./ports.js";
+import { registerAdminRoutes } from "./routes/admin.js";
+import { registerEventRoutes } from "./routes/events.js";
+import { registerLegacyRoutes } from "./routes/legacy.js";
+import { registerPageRoutes } from "./routes/pages.js";
+import { registerV1Routes } from "./routes/v1.js";
+import { SHARED_SCHEMAS } from "./schemas.js";
+
+export interface ApiOptions {
+  node: NodeApi;
+  logger: Logger;
+  /** POST requests per client address per second; 0 disables the limit. */
+  rateLimitPerSecond?: number;
+  /** Bearer token for the admin routes; undefined keeps them off (the default). */
+  adminToken?: string;
+}
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+// Bodies are validated strictly: no type coercion, no silently dropped fields. Query strings and
+// path parameters arrive as text and are coerced to the schema's types.
+const strictAjv = new Ajv({
+  coerceTypes: false,
+  removeAdditional: false,
+  allErrors: false,
+  strict: false,
+});
+const coercingAjv = new Ajv({
+  coerceTypes: true,
+  useDefaults: true,
+  removeAdditional: false,
+  strict: false,
+});
+for (const schema of SHARED_SCHEMAS) {
+  strictAjv.addSchema(schema);
+  coercingAjv.addSchema(schema);
+}
+
+export async function createApiServer(options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger.child({ component: "api" }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT_BYTES,
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const ajv = httpPart === "body" ? strictAjv : coercingAjv;
+    return ajv.compile(schema);
+  });
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    errorHandler(
+      notFound(`no route ${request.method} ${request.url.split("?")[0]}`),
+      request,
+      reply,
+    );
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: "lotchain node API",
+        version: VERSION,
+        description:
+          "REST API of a lotchain node (SPEC section 6). Amounts are decimal strings of base units.",
+      },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    max: options.rateLimitPerSecond || Number.MAX_SAFE_INTEGER,
+    timeWindow: 1000,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      error: "RateLimited",
+      message: `more than ${context.max} requests per second; retry in ${context.after}`,
+    }),
+  });
+
+  const postLimit = options.rateLimitPerSecond
+    ? { rateLimit: { max: options.rateLimitPerSecond, timeWindow: 1000 } }
+    : {};
+  registerLegacyRoutes(app, options.node, postLimit);
+  registerV1Routes(app, options.node, postLimit);
+  registerEventRoutes(app, options.node);
+  registerAdminRoutes(app, options.node, options.adminToken);
+  registerPageRoutes(app, options.node);
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
