@@ -25,6 +25,7 @@ export const REJECT_CODES = {
   LastStake: "invalid",
   // mempool
   Duplicate: "duplicate",
+  ReplacementUnderpriced: "duplicate",
   AlreadyIncluded: "duplicate",
   MempoolFull: "invalid",
   SenderLimit: "invalid",
