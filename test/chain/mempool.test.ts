@@ -161,7 +161,7 @@ describe("mempool: admission", () => {
       ["InsufficientStake", tx(alice, { nonce: 1, type: "UNSTAKE", to: alice.address })],
       ["LastStake", tx(dave, { nonce: 0, type: "UNSTAKE", to: dave.address, amount: 10n })],
       ["BalanceOverflow", tx(alice, { nonce: 1, to: richReceiver.address })],
-      ["Duplicate", tx(alice, { nonce: 0, fee: 5n })], // same nonce, fee not higher
+      ["ReplacementUnderpriced", tx(alice, { nonce: 0, fee: 5n })], // same nonce, fee not higher
     ];
     for (const [code, t] of cases) {
       expect([code, codeOf(() => pool.add(t))]).toEqual([code, code]);
@@ -474,8 +474,8 @@ describe("mempool: replace-by-fee", () => {
     const a1 = tx(alice, { nonce: 1, fee: 2n });
     pool.add(a0);
     pool.add(a1);
-    expect(codeOf(() => pool.add(tx(alice, { nonce: 0, fee: 2n, amount: 7n })))).toBe("Duplicate");
-    expect(codeOf(() => pool.add(tx(alice, { nonce: 0, fee: 1n, amount: 7n })))).toBe("Duplicate");
+    expect(codeOf(() => pool.add(tx(alice, { nonce: 0, fee: 2n, amount: 7n })))).toBe("ReplacementUnderpriced");
+    expect(codeOf(() => pool.add(tx(alice, { nonce: 0, fee: 1n, amount: 7n })))).toBe("ReplacementUnderpriced");
     const a0b = tx(alice, { nonce: 0, fee: 3n, amount: 7n });
     expect(pool.add(a0b)).toEqual({
       id: a0b.id,
