@@ -161,7 +161,7 @@ describe("mempool: admission", () => {
       ["InsufficientStake", tx(alice, { nonce: 1, type: "UNSTAKE", to: alice.address })],
       ["LastStake", tx(dave, { nonce: 0, type: "UNSTAKE", to: dave.address, amount: 10n })],
       ["BalanceOverflow", tx(alice, { nonce: 1, to: richReceiver.address })],
-      ["ReplacementUnderpriced", tx(alice, { nonce: 0, fee: 5n })], // same nonce, fee not higher
+      ["Duplicate", tx(alice, { nonce: 0, fee: 5n })], // same nonce, fee not higher
     ];
     for (const [code, t] of cases) {
       expect([code, codeOf(() => pool.add(t))]).toEqual([code, code]);
