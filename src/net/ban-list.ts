@@ -1,0 +1,41 @@
+/**
+ * Peers refused for a while: the connection gater consults it on every dial and every inbound
+ * handshake, so a banned peer can neither be dialled nor connect. Bans expire on their own.
+ */
+export class BanList {
+  readonly #until = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Bans for exactly `ms` from now, replacing any earlier ban (so an admin can shorten one). */
+  ban(peerId: string, ms: number): void {
+    this.#until.set(peerId, this.now() + Math.max(0, ms));
+  }
+
+  /** True when the peer was banned. */
+  unban(peerId: string): boolean {
+    return this.#until.delete(peerId);
+  }
+
+  isBanned(peerId: string): boolean {
+    return this.remainingMs(peerId) > 0;
+  }
+
+  /** Milliseconds left of the peer's ban; 0 when not banned. Expired bans are forgotten here. */
+  remainingMs(peerId: string): number {
+    const until = this.#until.get(peerId);
+    if (until === undefined) return 0;
+    const left = until - this.now();
+    if (left <= 0) this.#until.delete(peerId);
+    return Math.max(0, left);
+  }
+
+  /** Current bans, for admin routes. */
+  list(): { peerId: string; until: number }[] {
+    const out: { peerId: string; until: number }[] = [];
+    for (const peerId of [...this.#until.keys()]) {
+      if (this.isBanned(peerId)) out.push({ peerId, until: this.#until.get(peerId)! });
+    }
+    return out;
+  }
+}

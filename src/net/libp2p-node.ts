@@ -1,0 +1,78 @@
+import { createHash } from "node:crypto";
+import { gossipsub } from "@libp2p/gossipsub";
+import { identify } from "@libp2p/identify";
+import type { PeerId, PrivateKey } from "@libp2p/interface";
+import { kadDHT, passthroughMapper } from "@libp2p/kad-dht";
+import { mdns } from "@libp2p/mdns";
+import { noise } from "@libp2p/noise";
+import { ping } from "@libp2p/ping";
+import { tcp } from "@libp2p/tcp";
+import { isLoopback } from "@libp2p/utils";
+import { yamux } from "@libp2p/yamux";
+import type { Multiaddr } from "@multiformats/multiaddr";
+import { createLibp2p } from "libp2p";
+import type { BanList } from "./ban-list.js";
+import { gossipsubOptions } from "./gossip.js";
+import type { PeerScores } from "./peer-scores.js";
+
+/** What the libp2p node is built from; the P2PNode owns the ban list and scores it consults. */
+export interface Libp2pSettings {
+  privateKey: PrivateKey;
+  listen: Multiaddr;
+  maxConnections: number;
+  protocolPrefix: string;
+  mdns: boolean;
+  maxGossipRpcBytes: number;
+  bans: BanList;
+  scores: PeerScores;
+}
+
+/** The libp2p node lotchain runs: TCP + noise + yamux, identify, ping, kad-dht, gossipsub. */
+export function buildLibp2p(s: Libp2pSettings) {
+  const networkTag = createHash("sha256").update(s.protocolPrefix).digest("hex").slice(0, 12);
+  const isBanned = (peerId: PeerId) => s.bans.isBanned(peerId.toString());
+  return createLibp2p({
+    start: false,
+    privateKey: s.privateKey,
+    addresses: { listen: [s.listen.toString()] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // Banned peers are refused at every gate: no dial to them, and a handshake with them (inbound,
+    // or outbound to a host:port that turns out to be them) is closed as soon as their id is known.
+    connectionGater: {
+      denyDialPeer: isBanned,
+      denyInboundEncryptedConnection: isBanned,
+      denyOutboundEncryptedConnection: isBanned,
+    },
+    connectionManager: {
+      maxConnections: s.maxConnections,
+      // libp2p refuses more than 5 inbound connections a second from one host; on a loopback
+      // devnet every peer is the same host, so a devnet starting at once would trip it.
+      inboundConnectionThreshold: isLoopback(s.listen) ? 100 : 5,
+    },
+    peerDiscovery: s.mdns ? [mdns({ serviceTag: `_lotchain-${networkTag}._udp.local` })] : [],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: `${s.protocolPrefix}/kad/1.0.0`,
+        // Every lotchain node is a dialable full node: serve the DHT rather than wait for
+        // libp2p to decide the node has a public address (it never does on a private devnet).
+        clientMode: false,
+        // The default mapper drops private and loopback addresses from DHT answers, which would
+        // make discovery useless on a devnet or a LAN.
+        peerInfoMapper: passthroughMapper,
+        querySelfInterval: 60_000,
+      }),
+      pubsub: gossipsub(
+        gossipsubOptions({
+          maxRpcBytes: s.maxGossipRpcBytes,
+          appScore: (peerId) => s.scores.get(peerId),
+        }),
+      ),
+    },
+  });
+}
+
+export type Libp2pNode = Awaited<ReturnType<typeof buildLibp2p>>;

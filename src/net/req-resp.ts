@@ -1,0 +1,196 @@
+import type { Stream } from "@libp2p/interface";
+import { lpStream } from "@libp2p/utils";
+import type { Logger } from "pino";
+import { NetError } from "./errors.js";
+
+/**
+ * Request/response on one stream: the requester writes one length-prefixed (unsigned varint)
+ * request and closes its side; the responder writes one length-prefixed response frame and
+ * closes. A response frame is a status byte then the payload (OK) or a short UTF-8 reason
+ * (ERROR), so a requester can tell "the peer refused" from a broken stream.
+ */
+const STATUS_OK = 0;
+const STATUS_ERROR = 1;
+const MAX_REASON_BYTES = 256;
+// lpStream buffers incoming bytes up to this much beyond a frame's length limit.
+const FRAME_SLACK_BYTES = 16;
+
+export interface HandlerLimits {
+  maxRequestBytes: number;
+  maxResponseBytes: number;
+  /** the whole exchange: reading the request, running the handler, writing the response */
+  timeoutMs: number;
+}
+
+export interface RequestOptions {
+  maxResponseBytes: number;
+  /** the whole exchange: dialling, opening the stream, writing, reading the response */
+  timeoutMs: number;
+}
+
+/**
+ * Answers a request; a thrown error becomes an ERROR frame with its message (so throw messages
+ * fit for peers). The signal aborts when the exchange times out.
+ */
+export type RequestHandler = (
+  request: Uint8Array,
+  from: string,
+  signal: AbortSignal,
+) => Promise<Uint8Array>;
+
+export interface ReqRespHooks {
+  /** a peer broke the framing or a size limit */
+  onViolation(peerId: string, reason: string): void;
+  logger: Logger;
+}
+
+/**
+ * The peer broke the framing: a length prefix over the limit or malformed, or more bytes than a
+ * frame may hold (they can overflow the read buffer before the prefix is even parsed, as they
+ * arrive in whole chunks).
+ */
+function isFrameViolation(err: unknown): boolean {
+  const name = (err as Error | undefined)?.name;
+  return (
+    name === "InvalidDataLengthError" ||
+    name === "StreamBufferError" ||
+    name === "InvalidDataLengthLengthError" ||
+    name === "InvalidMessageLengthError"
+  );
+}
+
+/** Resolves or rejects with `promise`, or rejects with the signal's reason once it aborts. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+function frame(status: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 1);
+  out[0] = status;
+  out.set(body, 1);
+  return out;
+}
+
+function errorFrame(reason: string): Uint8Array {
+  const bytes = Buffer.from(reason, "utf8").subarray(0, MAX_REASON_BYTES);
+  return frame(STATUS_ERROR, bytes);
+}
+
+/** The responder side, run for each inbound stream of a handled protocol. */
+export async function answerRequest(
+  stream: Stream,
+  from: string,
+  handler: RequestHandler,
+  limits: HandlerLimits,
+  { onViolation, logger }: ReqRespHooks,
+): Promise<void> {
+  const signal = AbortSignal.timeout(limits.timeoutMs);
+  const lp = lpStream(stream, {
+    maxDataLength: limits.maxRequestBytes,
+    maxBufferSize: limits.maxRequestBytes + FRAME_SLACK_BYTES,
+  });
+
+  let request: Uint8Array;
+  try {
+    request = (await lp.read({ signal })).subarray();
+  } catch (err) {
+    if (isFrameViolation(err))
+      onViolation(
+        from,
+        `request over ${limits.maxRequestBytes} bytes or misframed on ${stream.protocol}`,
+      );
+    stream.abort(err as Error);
+    return;
+  }
+
+  let response: Uint8Array;
+  try {
+    const body = await raceAbort(handler(request, from, signal), signal);
+    if (body.length > limits.maxResponseBytes) {
+      logger.error(
+        { protocol: stream.protocol, bytes: body.length, limit: limits.maxResponseBytes },
+        "request handler answered over its own size limit",
+      );
+      response = errorFrame("response too large");
+    } else {
+      response = frame(STATUS_OK, body);
+    }
+  } catch (err) {
+    if (signal.aborted) {
+      stream.abort(new NetError("Timeout", `handler of ${stream.protocol} timed out`));
+      return;
+    }
+    response = errorFrame(err instanceof Error ? err.message : String(err));
+  }
+
+  try {
+    await lp.write(response, { signal });
+    await stream.close({ signal });
+  } catch (err) {
+    stream.abort(err as Error);
+  }
+}
+
+/** The requester side, on a freshly opened stream (openStream gets the exchange's signal). */
+export async function sendRequest(
+  peerId: string,
+  openStream: (signal: AbortSignal) => Promise<Stream>,
+  request: Uint8Array,
+  { maxResponseBytes, timeoutMs }: RequestOptions,
+  { onViolation }: ReqRespHooks,
+): Promise<Uint8Array> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let stream: Stream | undefined;
+  try {
+    stream = await openStream(signal);
+    const lp = lpStream(stream, {
+      maxDataLength: maxResponseBytes + 1,
+      maxBufferSize: maxResponseBytes + 1 + FRAME_SLACK_BYTES,
+    });
+    await lp.write(request, { signal });
+    await stream.close({ signal });
+    const response = (await lp.read({ signal })).subarray();
+    const status = response[0];
+    if (status === STATUS_OK) return response.subarray(1);
+    if (status === STATUS_ERROR) {
+      throw new NetError("RemoteError", Buffer.from(response.subarray(1)).toString("utf8"));
+    }
+    onViolation(peerId, "response frame without a valid status");
+    throw new NetError("BadResponse", `peer ${peerId} sent a malformed response frame`);
+  } catch (err) {
+    stream?.abort(err as Error);
+    if (err instanceof NetError) throw err;
+    if (signal.aborted) {
+      throw new NetError("Timeout", `request to ${peerId} timed out after ${timeoutMs} ms`, {
+        cause: err,
+      });
+    }
+    if (isFrameViolation(err)) {
+      onViolation(peerId, `response over ${maxResponseBytes} bytes or misframed`);
+      throw new NetError(
+        "ResponseTooLarge",
+        `response from ${peerId} over ${maxResponseBytes} bytes`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw new NetError("Unreachable", `request to ${peerId} failed: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
