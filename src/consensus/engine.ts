@@ -38,6 +38,12 @@ export interface Engine {
   readonly type: "pos" | "pow";
   /** Blocks this deep under the head never reorganise. */
   readonly finalityDepth: number;
+  /**
+   * How far ahead of `now` a block's timestamp may be (clock drift between honest nodes). A
+   * block rejected as FutureBlock becomes valid once the clock passes timestamp - clockDriftMs,
+   * so the chain may hold it and retry rather than mark it invalid for good.
+   */
+  readonly clockDriftMs: number;
 
   /**
    * Cheap checks that need neither parent nor state (PoW: hash under the header's target).
@@ -94,6 +100,20 @@ export interface BlockProducer {
   /** New transactions arrived (a PoS forger may now have something to forge). */
   onTransactions(): void;
   stop(): Promise<void>;
+  /** Counters for logs, metrics and tests. */
+  stats(): ProducerStats;
+}
+
+export interface ProducerStats {
+  running: boolean;
+  /** Blocks sealed and handed to `submit`. */
+  produced: number;
+  /** PoS: distinct slots whose lottery this producer drew; PoW: 0. */
+  slotsChecked: number;
+  /** PoS: of those, the slots this key won; PoW: 0. */
+  slotsWon: number;
+  /** PoW: header hashes the miner tried; PoS: 0. */
+  hashes: number;
 }
 
 /** Builds the engine a genesis file names. */

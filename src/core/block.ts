@@ -158,7 +158,8 @@ function headerFromItems(items: unknown): BlockHeader {
   if (kind === "pos") {
     const slot = r.uint();
     const randomness = r.bytes();
-    if (randomness.length !== SIGNATURE_BYTES && randomness.length !== HASH_BYTES)
+    // 64 bytes (the forger's signature); only the genesis block carries a 32-byte seed.
+    if (randomness.length !== (height === 0 ? HASH_BYTES : SIGNATURE_BYTES))
       reject("Malformed", "block header: randomness must be 64 bytes");
     seal = { type: "pos", slot, randomness };
   } else if (kind === "pow") {

@@ -20,6 +20,11 @@ export type HashDomain =
 
 const prefixes = new Map<HashDomain, Uint8Array>();
 
+/** The bytes a tagged hash starts with (a PoW miner hashes prefix + header with a midstate). */
+export function taggedHashPrefix(domain: HashDomain): Uint8Array {
+  return domainPrefix(domain);
+}
+
 function domainPrefix(domain: HashDomain): Uint8Array {
   let prefix = prefixes.get(domain);
   if (!prefix) {

@@ -1,0 +1,23 @@
+import { MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS } from "../core/block.js";
+import type { Transaction } from "../core/transaction.js";
+
+/** Room left for the header, signature and array heads of a block (a header is ~300 bytes). */
+const BLOCK_OVERHEAD_BYTES = 1024;
+/** The CBOR head of a transaction's byte string inside a block: at most 3 bytes below 64 KiB. */
+const TX_HEAD_BYTES = 3;
+
+/**
+ * The longest prefix of `candidates` a block can hold (count and byte limits). A prefix, never a
+ * selection: the candidates are in nonce order per sender, and skipping one would orphan the
+ * sender's later transactions.
+ */
+export function transactionsThatFit(candidates: readonly Transaction[]): Transaction[] {
+  let bytes = BLOCK_OVERHEAD_BYTES;
+  let count = 0;
+  for (const tx of candidates) {
+    bytes += tx.encoded.length + TX_HEAD_BYTES;
+    if (count === MAX_BLOCK_TRANSACTIONS || bytes > MAX_BLOCK_BYTES) break;
+    count++;
+  }
+  return candidates.slice(0, count);
+}

@@ -1,0 +1,153 @@
+import { MAX_BLOCK_TRANSACTIONS, sealBlock } from "../../core/block.js";
+import { toHex } from "../../core/bytes.js";
+import { type Address, addressFromPublicKey } from "../../core/keys.js";
+import { transactionsThatFit } from "../block-space.js";
+import type { BlockProducer, HeadInfo, ProducerDeps, ProducerStats } from "../engine.js";
+import { selectForger } from "./lottery.js";
+import { signRandomness, slotSeed } from "./randomness.js";
+import { type SlotClock, slotOf, slotStart } from "./slots.js";
+
+/** Longest single wait; a far-away first slot (genesis in the future) is re-aimed after it. */
+const MAX_TIMER_MS = 60_000;
+
+/**
+ * The PoS block producer. A timer wakes it at every slot boundary; new transactions and new heads
+ * wake it too, so a winner with an empty mempool still forges when a transaction arrives later in
+ * its slot. It forges a slot when its key wins that slot's lottery on the current head and it has
+ * transactions (or forgeEmptyBlocks), at most once per slot whatever the head does. A key that is
+ * not running simply leaves its slots empty; later slots draw their own winners.
+ */
+export class PosForger implements BlockProducer {
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly address: Address;
+  /** The last slot forged: a slot is never forged twice, even on a different head. */
+  private lastForgedSlot = Number.NEGATIVE_INFINITY;
+  /** The last lottery drawn, so repeated wake-ups within a slot cost nothing. */
+  private lastDraw: { head: string; slot: number; won: boolean } | undefined;
+  private lastCheckedSlot = Number.NEGATIVE_INFINITY;
+  private lastWonSlot = Number.NEGATIVE_INFINITY;
+  private lastIdleSlot = Number.NEGATIVE_INFINITY;
+  private readonly counts = { produced: 0, slotsChecked: 0, slotsWon: 0 };
+
+  constructor(
+    private readonly chainId: string,
+    private readonly clock: SlotClock,
+    private readonly deps: ProducerDeps,
+  ) {
+    this.address = addressFromPublicKey(deps.publicKey);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.deps.log.info({ forger: this.address, slotMs: this.clock.slotMs }, "forger started");
+    this.onSlotBoundary();
+  }
+
+  onNewHead(): void {
+    if (this.running) this.forgeSafely();
+  }
+
+  onTransactions(): void {
+    if (this.running) this.forgeSafely();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  stats(): ProducerStats {
+    return { running: this.running, ...this.counts, hashes: 0 };
+  }
+
+  private readonly onSlotBoundary = (): void => {
+    this.timer = undefined;
+    if (!this.running) return;
+    this.forgeSafely();
+    this.scheduleNextSlot();
+  };
+
+  private scheduleNextSlot(): void {
+    const now = this.deps.now();
+    const next = slotStart(this.clock, slotOf(this.clock, now) + 1);
+    const delay =
+      next === undefined ? MAX_TIMER_MS : Math.min(Math.max(next - now, 0), MAX_TIMER_MS);
+    this.timer = setTimeout(this.onSlotBoundary, delay);
+  }
+
+  /** Runs from timers and event handlers: a failure is logged, never thrown into them. */
+  private forgeSafely(): void {
+    try {
+      this.forge();
+    } catch (e) {
+      this.deps.log.warn({ err: e instanceof Error ? e.message : String(e) }, "forging failed");
+    }
+  }
+
+  private forge(): void {
+    const slot = slotOf(this.clock, this.deps.now());
+    if (slot <= this.lastForgedSlot) return;
+    const head = this.deps.head();
+    const parent = head.header;
+    if (parent.seal.type !== "pos" || slot <= parent.seal.slot) return;
+    if (!this.wins(head, slot)) return;
+    const transactions = transactionsThatFit(this.deps.selectTransactions(MAX_BLOCK_TRANSACTIONS));
+    if (transactions.length === 0 && !this.deps.forgeEmptyBlocks) {
+      if (this.lastIdleSlot !== slot)
+        this.deps.log.debug({ slot }, "won the slot; no transactions to forge yet");
+      this.lastIdleSlot = slot;
+      return;
+    }
+    this.lastForgedSlot = slot;
+    const block = sealBlock(
+      {
+        chainId: this.chainId,
+        height: parent.height + 1,
+        previousHash: head.hash,
+        timestamp: slotStart(this.clock, slot)!,
+        forger: this.deps.publicKey,
+        seal: {
+          type: "pos",
+          slot,
+          randomness: signRandomness(
+            this.chainId,
+            slot,
+            parent.seal.randomness,
+            this.deps.privateKey,
+          ),
+        },
+      },
+      transactions,
+      this.deps.privateKey,
+    );
+    this.counts.produced++;
+    const where = { height: block.header.height, slot, hash: block.hashHex };
+    this.deps.log.info({ ...where, transactions: transactions.length }, "forged block");
+    this.deps.submit(block).catch((e: unknown) => {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.deps.log.warn({ ...where, reason }, "forged block was not imported");
+    });
+  }
+
+  /** Whether this key wins `slot` on `head`; drawn once per (head, slot). */
+  private wins(head: HeadInfo, slot: number): boolean {
+    const headHex = toHex(head.hash);
+    if (this.lastDraw?.head === headHex && this.lastDraw.slot === slot) return this.lastDraw.won;
+    if (head.header.seal.type !== "pos") return false;
+    const winner =
+      head.validators.total > 0n
+        ? selectForger(head.validators, slotSeed(head.header.seal.randomness, slot))
+        : undefined;
+    const won = winner === this.address;
+    this.lastDraw = { head: headHex, slot, won };
+    if (slot !== this.lastCheckedSlot) this.counts.slotsChecked++;
+    this.lastCheckedSlot = slot;
+    if (won && slot !== this.lastWonSlot) this.counts.slotsWon++;
+    if (won) this.lastWonSlot = slot;
+    else this.deps.log.debug({ slot, winner }, "slot won by another validator");
+    return won;
+  }
+}
