@@ -1,0 +1,139 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkBlockStateless } from "../src/chain/block-checks.js";
+import { Chain } from "../src/chain/chain.js";
+import { buildValidatorSet, createEngine } from "../src/consensus/index.js";
+import type { Block } from "../src/core/block.js";
+import {
+  type Genesis,
+  genesisAccounts,
+  genesisBlock,
+  ledgerParams,
+  parseGenesis,
+} from "../src/core/genesis.js";
+import { type Address, keyPairFromSeed } from "../src/core/keys.js";
+import { applyBlockTransactions, totalStake } from "../src/core/state.js";
+import { BlockTreeModel, CHAIN_ID, GENESIS_TIME, KEYS, tx } from "../test/chain/chain-fixtures.js";
+import { median, round } from "./raw.js";
+
+/**
+ * Block import: the chain's full path with persistence (checks, engine, state transition, one
+ * LevelDB batch per block, head state in memory) beside the same validation done in memory
+ * only (stateless checks, engine header check, state transition on a Map), on the same blocks
+ * in the same run. Twice: with every signature verified on import, and with the transactions
+ * already verified (what a node does for transactions its mempool admitted), where the store's
+ * share of the cost shows best. Rounds interleave; medians are reported.
+ */
+const BLOCKS = 24;
+const TXS_PER_BLOCK = 250;
+const ROUNDS = 3;
+
+const SENDERS = Array.from({ length: 64 }, (_, i) =>
+  keyPairFromSeed(new Uint8Array(32).fill(150 + i)),
+);
+
+function benchGenesis(): Genesis {
+  return parseGenesis({
+    chainId: CHAIN_ID,
+    timestamp: GENESIS_TIME,
+    consensus: { type: "pos", slotMs: 1000, finalityDepth: 64 },
+    alloc: Object.fromEntries(SENDERS.map((s) => [s.address, "1000000000"])),
+    validators: { [KEYS.forger.address]: "100" },
+    exchange: [],
+    blockReward: "1",
+    minFee: "1",
+  });
+}
+
+function buildBlocks(genesis: Genesis): Block[] {
+  const model = new BlockTreeModel(genesis, [KEYS.forger]);
+  const nonces = new Map<Address, number>();
+  return model.extend(model.genesisBlock, BLOCKS, (b) =>
+    Array.from({ length: TXS_PER_BLOCK }, (_, i) => {
+      const from = SENDERS[(b * TXS_PER_BLOCK + i) % SENDERS.length]!;
+      const nonce = nonces.get(from.address) ?? 0;
+      nonces.set(from.address, nonce + 1);
+      return tx(from, nonce, { to: SENDERS[(i * 7 + b) % SENDERS.length]!, amount: 3n });
+    }),
+  );
+}
+
+/** Seconds to import every block into a fresh chain on disk. */
+async function persisted(genesis: Genesis, blocks: Block[], preverified: boolean): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), "lotchain-bench-import-"));
+  try {
+    const chain = await Chain.open({ dataDir: dir, genesis, engine: createEngine(genesis) });
+    if (preverified) chain.isVerified = () => true;
+    const start = performance.now();
+    for (const block of blocks) await chain.importBlock(block);
+    const seconds = (performance.now() - start) / 1000;
+    await chain.close();
+    return seconds;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Seconds to run the same validation in memory: no store, no batches, no events. */
+function inMemory(genesis: Genesis, blocks: Block[], preverified: boolean): number {
+  const engine = createEngine(genesis);
+  const params = ledgerParams(genesis);
+  const accounts = genesisAccounts(genesis);
+  const reader = { getAccount: (a: Address) => accounts.get(a) };
+  let stake = totalStake(accounts.values());
+  let parent = genesisBlock(genesis).header;
+  const headers = { getHeader: () => undefined };
+  const start = performance.now();
+  // No transaction here stakes: the validators stay those of genesis (the chain caches them too).
+  const validators = buildValidatorSet(accounts);
+  for (const block of blocks) {
+    checkBlockStateless(block, genesis.chainId, engine);
+    engine.verifyHeader(block.header, parent, { validators, headers, now: Date.now() });
+    const effects = applyBlockTransactions(
+      reader,
+      block.transactions,
+      block.header.forger,
+      params,
+      stake,
+      preverified ? () => true : undefined,
+    );
+    for (const [address, account] of effects.changes) accounts.set(address, account);
+    stake = effects.totalStake;
+    parent = block.header;
+  }
+  return (performance.now() - start) / 1000;
+}
+
+export async function run(): Promise<Record<string, number>> {
+  const genesis = benchGenesis();
+  const blocks = buildBlocks(genesis);
+  const txCount = BLOCKS * TXS_PER_BLOCK;
+  const results = {
+    disk: [] as number[],
+    memory: [] as number[],
+    diskPre: [] as number[],
+    memoryPre: [] as number[],
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    results.disk.push(await persisted(genesis, blocks, false));
+    results.memory.push(inMemory(genesis, blocks, false));
+    results.diskPre.push(await persisted(genesis, blocks, true));
+    results.memoryPre.push(inMemory(genesis, blocks, true));
+  }
+  const disk = median(results.disk);
+  const memory = median(results.memory);
+  const diskPre = median(results.diskPre);
+  const memoryPre = median(results.memoryPre);
+  return {
+    "import.txPerBlock": TXS_PER_BLOCK,
+    "import.persistedBlocksPerSec": round(BLOCKS / disk, 1),
+    "import.persistedTxPerSec": round(txCount / disk),
+    "import.memoryTxPerSec": round(txCount / memory),
+    "import.ratio": round(memory / disk, 3),
+    "import.preverifiedPersistedBlocksPerSec": round(BLOCKS / diskPre, 1),
+    "import.preverifiedPersistedTxPerSec": round(txCount / diskPre),
+    "import.preverifiedMemoryTxPerSec": round(txCount / memoryPre),
+    "import.preverifiedRatio": round(memoryPre / diskPre, 3),
+  };
+}

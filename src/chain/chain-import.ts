@@ -1,0 +1,279 @@
+import type { Engine } from "../consensus/engine.js";
+import type { Block } from "../core/block.js";
+import { toHex } from "../core/bytes.js";
+import { isValidationError, type RejectCode, reject } from "../core/errors.js";
+import type { LedgerParams } from "../core/state.js";
+import type { Transaction } from "../core/transaction.js";
+import type { BlockInfo } from "../store/codec.js";
+import type { ChainStore } from "../store/store.js";
+import type { HeadState } from "./account-state.js";
+import { checkBlockStateless } from "./block-checks.js";
+import type { BlockSource } from "./block-source.js";
+import type { ChainEventMap, ChainHead, ChainLogger, ImportResult } from "./chain-events.js";
+import {
+  BranchFailure,
+  type ChainPath,
+  type ConnectContext,
+  prepareConnection,
+} from "./connect.js";
+import { findFork, isBetter } from "./fork-choice.js";
+import { LruCache } from "./lru.js";
+import type { OrphanPool } from "./orphan-pool.js";
+
+/**
+ * Failures that say "not yet" rather than "never": a stored block failing with one of them is
+ * not marked invalid, so it can connect once its time has come.
+ */
+const TRANSIENT_CODES = new Set<RejectCode>(["FutureBlock"]);
+
+/**
+ * Failures that do not condemn a block hash: the transient ones, and those of parts the hash
+ * does not commit to (it covers the header only: a bad signature or a body that does not match
+ * the header's txRoot says nothing about the real block of that hash).
+ */
+const NOT_REMEMBERED = new Set<RejectCode>([
+  ...TRANSIENT_CODES,
+  "BelowFinality",
+  "BadBlockSignature",
+  "BadTxRoot",
+  "TooManyTransactions",
+  "TooLarge",
+  "Malformed",
+]);
+
+export interface ImporterDeps {
+  chainId: string;
+  store: ChainStore;
+  blocks: BlockSource;
+  state: HeadState;
+  engine: Engine;
+  params: LedgerParams;
+  orphans: OrphanPool;
+  log: ChainLogger;
+  now: () => number;
+  /** Read at every import: the hook may be set after the chain opened. */
+  isVerified: () => ((tx: Transaction) => boolean) | undefined;
+  emit<K extends keyof ChainEventMap>(event: K, ...args: ChainEventMap[K]): void;
+}
+
+/**
+ * The chain's import path: stateless checks, the orphan pool, fork choice in the block tree,
+ * connection and reorganisation in one batch, invalid branches, events. It owns the head; it
+ * is not re-entrant (the Chain runs it for one block at a time).
+ */
+export class BlockImporter {
+  /** Hashes of recently rejected blocks that are invalid for good (not stored anywhere). */
+  private readonly rejected = new LruCache<string, true>(4096);
+
+  constructor(
+    private readonly deps: ImporterDeps,
+    public head: ChainHead,
+  ) {}
+
+  /** Height at and below which no reorganisation reaches. */
+  get finalizedHeight(): number {
+    return Math.max(0, this.head.height - this.deps.engine.finalityDepth);
+  }
+
+  /**
+   * Imports one block: resolves with where it went, or rejects with a ValidationError (named
+   * code) and changes nothing but the invalid marks of a failing stored branch.
+   */
+  async importBlock(block: Block): Promise<ImportResult> {
+    try {
+      const known = this.knownStatus(block);
+      if (known) return known;
+      checkBlockStateless(block, this.deps.chainId, this.deps.engine);
+      const parentHash = toHex(block.header.previousHash);
+      if (!this.deps.store.hasBlock(parentHash)) return this.addOrphan(block);
+      const status = await this.attach(block);
+      await this.connectOrphans(block.hashHex);
+      return { status };
+    } catch (e) {
+      if (isValidationError(e)) this.noteRejected(block, e.code);
+      throw e;
+    }
+  }
+
+  private noteRejected(block: Block, code: RejectCode): void {
+    if (!NOT_REMEMBERED.has(code)) this.rejected.set(block.hashHex, true);
+    // Pooled descendants of a rejected block cannot connect through it.
+    this.deps.orphans.dropDescendants(block.hashHex);
+  }
+
+  private isKnownInvalid(hash: string): boolean {
+    return (
+      this.rejected.get(hash) !== undefined ||
+      this.deps.store.blockInfo(hash)?.validity === "invalid"
+    );
+  }
+
+  private knownStatus(block: Block): ImportResult | undefined {
+    if (this.isKnownInvalid(block.hashHex))
+      reject("KnownInvalid", `block ${block.hashHex} is invalid`);
+    const parentHash = toHex(block.header.previousHash);
+    if (this.isKnownInvalid(parentHash))
+      reject("KnownInvalid", `block ${block.hashHex} builds on invalid block ${parentHash}`);
+    if (this.deps.store.hasBlock(block.hashHex)) return { status: "known" };
+    if (this.deps.orphans.has(block.hashHex))
+      return { status: "orphan", missingParent: this.deps.orphans.missingAncestor(block) };
+    return undefined;
+  }
+
+  private addOrphan(block: Block): ImportResult {
+    // Its parent is unknown, so it is not on the main chain: at or below the finalized height
+    // it could only join through a reorganisation of final blocks.
+    if (block.header.height <= this.finalizedHeight)
+      reject("BelowFinality", `unknown branch at height ${block.header.height}, below finality`);
+    this.deps.orphans.add(block);
+    return { status: "orphan", missingParent: this.deps.orphans.missingAncestor(block) };
+  }
+
+  /** Connects the pooled blocks waiting for `hash`, and theirs, depth first. */
+  private async connectOrphans(hash: string): Promise<void> {
+    const pending = [hash];
+    for (let parent = pending.pop(); parent !== undefined; parent = pending.pop()) {
+      for (const child of this.deps.orphans.takeChildren(parent)) {
+        try {
+          if (!this.deps.store.hasBlock(child.hashHex)) await this.attach(child);
+          pending.push(child.hashHex);
+        } catch (e) {
+          if (!isValidationError(e)) throw e;
+          this.noteRejected(child, e.code);
+          this.deps.log.debug(
+            { block: child.hashHex, code: e.code, reason: e.message },
+            "orphan rejected",
+          );
+        }
+      }
+    }
+  }
+
+  /** Adds a block whose parent is stored: to a side branch, or as the new head. */
+  private async attach(block: Block): Promise<"head" | "side"> {
+    const parentHash = toHex(block.header.previousHash);
+    const parent = this.deps.store.blockInfo(parentHash)!;
+    if (parent.validity === "invalid") reject("KnownInvalid", `parent ${parentHash} is invalid`);
+    if (block.header.height !== parent.height + 1)
+      reject("BadHeight", `height ${block.header.height} does not follow parent ${parent.height}`);
+    const { fork, branch } = findFork(this.deps.store, parentHash, this.finalizedHeight);
+    const info: BlockInfo = {
+      height: block.header.height,
+      parentHash: block.header.previousHash,
+      score: this.deps.engine.score(block.header, parent.score),
+      validity: "unknown",
+    };
+    if (!isBetter({ score: info.score, hashHex: block.hashHex }, this.head)) {
+      // Its state is unknown until its branch becomes the best: it is fully validated then.
+      await this.deps.store.batch().putBlock(block, info).write();
+      this.deps.blocks.remember(block);
+      this.deps.emit("block", { block, status: "side" });
+      return "side";
+    }
+    const path: ChainPath = {
+      fork,
+      revert: this.mainBlocksAbove(fork.height),
+      apply: [
+        ...branch.map((hash) => ({
+          block: this.deps.blocks.requireBlock(hash),
+          info: this.deps.store.blockInfo(hash)!,
+          stored: true,
+        })),
+        { block, info, stored: false },
+      ],
+    };
+    await this.connect(path, block);
+    return "head";
+  }
+
+  private mainBlocksAbove(height: number): Block[] {
+    const out: Block[] = [];
+    for (let h = this.head.height; h > height; h--)
+      out.push(this.deps.blocks.requireBlock(this.deps.store.mainHash(h)!));
+    return out;
+  }
+
+  private connectContext(): ConnectContext {
+    return {
+      store: this.deps.store,
+      blocks: this.deps.blocks,
+      state: this.deps.state,
+      engine: this.deps.engine,
+      params: this.deps.params,
+      now: this.deps.now,
+      isVerified: this.deps.isVerified(),
+    };
+  }
+
+  /** Moves the head along a path in one batch, or marks the failing block and rejects. */
+  private async connect(path: ChainPath, imported: Block): Promise<void> {
+    let prepared: ReturnType<typeof prepareConnection>;
+    try {
+      prepared = prepareConnection(this.connectContext(), path);
+    } catch (e) {
+      if (!(e instanceof BranchFailure)) throw e;
+      const failed = e.block;
+      if (failed !== imported && !TRANSIENT_CODES.has(e.error.code))
+        await this.markInvalid(failed.hashHex);
+      if (failed === imported) throw e.error;
+      return reject(
+        e.error.code,
+        `block ${imported.hashHex} builds on an invalid block: ${e.message}`,
+      );
+    }
+    await prepared.batch.write();
+    this.deps.state.commit(prepared.delta);
+    const applied = path.apply.map((step) => step.block);
+    for (const block of applied) this.deps.blocks.remember(block);
+    const tip = applied[applied.length - 1]!;
+    this.head = {
+      hash: tip.hash,
+      hashHex: tip.hashHex,
+      height: tip.header.height,
+      header: tip.header,
+      score: path.apply[path.apply.length - 1]!.info.score,
+    };
+    this.announce(path, applied, imported);
+  }
+
+  private announce(path: ChainPath, applied: Block[], imported: Block): void {
+    this.deps.emit("block", { block: imported, status: "head" });
+    if (path.revert.length > 0) {
+      const addedTransactions = applied.flatMap((b) => b.transactions);
+      const added = new Set(addedTransactions.map((tx) => tx.id));
+      const revertedTransactions = [...path.revert]
+        .reverse()
+        .flatMap((b) => b.transactions)
+        .filter((tx) => !added.has(tx.id));
+      this.deps.log.info(
+        { depth: path.revert.length, fork: path.fork.height, head: imported.hashHex },
+        "reorganisation",
+      );
+      const oldHead = path.revert[0]!;
+      this.deps.emit("reorg", {
+        depth: path.revert.length,
+        commonAncestor: path.fork,
+        oldHead: { hash: oldHead.hashHex, height: oldHead.header.height },
+        newHead: { hash: imported.hashHex, height: imported.header.height },
+        revertedTransactions,
+        addedTransactions,
+      });
+    }
+    this.deps.emit("head", { head: imported, applied, reverted: path.revert });
+  }
+
+  /** Marks a stored block and every stored descendant invalid, in one batch. */
+  private async markInvalid(hash: string): Promise<void> {
+    const batch = this.deps.store.batch();
+    const pending = [hash];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      const info = this.deps.store.blockInfo(next);
+      if (!info || info.validity === "invalid") continue;
+      batch.putBlockInfo(next, { ...info, validity: "invalid" });
+      this.deps.orphans.dropDescendants(next);
+      pending.push(...(await this.deps.store.children(next)));
+    }
+    await batch.write();
+    this.deps.log.warn({ block: hash, marked: batch.size }, "branch marked invalid");
+  }
+}

@@ -1,0 +1,279 @@
+import { EventEmitter } from "node:events";
+import type { Engine, HeadInfo, ValidatorSet } from "../consensus/engine.js";
+import type { Block, BlockHeader } from "../core/block.js";
+import { reject } from "../core/errors.js";
+import { type Genesis, genesisSupply, ledgerParams } from "../core/genesis.js";
+import type { Address } from "../core/keys.js";
+import { type Account, type AccountReader, type LedgerParams, totalSupply } from "../core/state.js";
+import type { Transaction } from "../core/transaction.js";
+import type { ChainStore } from "../store/store.js";
+import type { HeadState } from "./account-state.js";
+import { BlockSource } from "./block-source.js";
+import {
+  type ChainEventMap,
+  type ChainHead,
+  type ChainLogger,
+  type ImportResult,
+  SILENT_LOGGER,
+} from "./chain-events.js";
+import { BlockImporter } from "./chain-import.js";
+import { openChainStore } from "./chain-open.js";
+import { DEFAULT_ORPHAN_LIMITS, OrphanPool, type OrphanPoolLimits } from "./orphan-pool.js";
+import { SerialQueue } from "./serial-queue.js";
+
+export type {
+  BlockEvent,
+  ChainEventMap,
+  ChainHead,
+  ChainLogger,
+  HeadEvent,
+  ImportResult,
+  ImportStatus,
+  ReorgEvent,
+} from "./chain-events.js";
+
+export interface ChainOptions {
+  dataDir: string;
+  genesis: Genesis;
+  engine: Engine;
+  logger?: ChainLogger;
+  /** Wall clock in ms, for the engine's time rules (tests pass their own). */
+  now?: () => number;
+  /** Tells which transactions' signatures were already verified (the mempool's cache). */
+  isVerified?: (tx: Transaction) => boolean;
+  orphanLimits?: OrphanPoolLimits;
+  /** fsync every batch (see StoreOptions.sync). */
+  sync?: boolean;
+}
+
+export interface IncludedTransaction {
+  tx: Transaction;
+  height: number;
+  blockHash: string;
+  index: number;
+}
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+const HEIGHT_RE = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * The chain: a tree of stored blocks, the best branch of which is the main chain, whose head
+ * state lives in memory. Blocks are imported one at a time; each import (or reorganisation)
+ * reaches the store as one atomic batch, and only then the memory and the events.
+ */
+export class Chain extends EventEmitter<ChainEventMap> {
+  /** Hook for the mempool's signature cache; may be set after open. */
+  isVerified: ((tx: Transaction) => boolean) | undefined;
+  readonly genesisHash: string;
+  readonly params: LedgerParams;
+  private readonly queue = new SerialQueue();
+  private readonly blocks: BlockSource;
+  private readonly orphans: OrphanPool;
+  private readonly importer: BlockImporter;
+  private readonly log: ChainLogger;
+  private closed = false;
+
+  private constructor(
+    readonly genesis: Genesis,
+    readonly engine: Engine,
+    private readonly store: ChainStore,
+    private readonly state: HeadState,
+    head: ChainHead,
+    genesisBlock: Block,
+    options: ChainOptions,
+  ) {
+    super();
+    this.genesisHash = genesisBlock.hashHex;
+    this.params = ledgerParams(genesis);
+    this.blocks = new BlockSource(store);
+    this.blocks.remember(genesisBlock);
+    this.orphans = new OrphanPool(options.orphanLimits ?? DEFAULT_ORPHAN_LIMITS);
+    this.log = options.logger ?? SILENT_LOGGER;
+    this.isVerified = options.isVerified;
+    this.importer = new BlockImporter(
+      {
+        chainId: genesis.chainId,
+        store,
+        blocks: this.blocks,
+        state,
+        engine,
+        params: this.params,
+        orphans: this.orphans,
+        log: this.log,
+        now: options.now ?? Date.now,
+        isVerified: () => this.isVerified,
+        emit: (event, ...args) => this.emitSafely(event, ...args),
+      },
+      head,
+    );
+  }
+
+  /** Opens (or creates) the chain in `dataDir`; see openChainStore for the checks. */
+  static async open(options: ChainOptions): Promise<Chain> {
+    const { genesis, engine } = options;
+    if (engine.type !== genesis.consensus.type)
+      throw new Error(`engine ${engine.type} does not run a ${genesis.consensus.type} genesis`);
+    const opened = await openChainStore(options.dataDir, genesis, { sync: options.sync });
+    const chain = new Chain(
+      genesis,
+      engine,
+      opened.store,
+      opened.state,
+      opened.head,
+      opened.genesis,
+      options,
+    );
+    chain.blocks.remember(opened.headBlock);
+    chain.log.debug(
+      { height: opened.head.height, head: opened.head.hashHex, dataDir: options.dataDir },
+      "chain opened",
+    );
+    return chain;
+  }
+
+  /** Waits for the running import, then closes the store (every acknowledged block is on disk). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.idle();
+    await this.store.close();
+  }
+
+  // ---------------------------------------------------------------- import
+
+  /**
+   * Imports a block: resolves with where it went, or rejects with a ValidationError (named
+   * code) and changes nothing. Imports run one at a time, in call order.
+   */
+  importBlock(block: Block): Promise<ImportResult> {
+    return this.queue.run(async () => {
+      if (this.closed) throw new Error("the chain is closed");
+      return this.importer.importBlock(block);
+    });
+  }
+
+  /** A listener's failure must not undo or interrupt an import that is already on disk. */
+  private emitSafely<K extends keyof ChainEventMap>(event: K, ...args: ChainEventMap[K]): void {
+    try {
+      (this.emit as (e: K, ...a: ChainEventMap[K]) => boolean)(event, ...args);
+    } catch (e) {
+      this.log.warn({ event, err: (e as Error).message }, "chain event listener failed");
+    }
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  get head(): ChainHead {
+    return this.importer.head;
+  }
+
+  /** Height at and below which no reorganisation reaches. */
+  get finalizedHeight(): number {
+    return this.importer.finalizedHeight;
+  }
+
+  /** Number of blocks waiting for their parent. */
+  get orphanCount(): number {
+    return this.orphans.size;
+  }
+
+  /**
+   * A block by height (number or decimal string; main chain), hash (64 hex digits; any stored
+   * block), or "head", "genesis", "finalized". Undefined when there is none; Malformed when the
+   * id is none of these.
+   */
+  async getBlock(id: string | number): Promise<Block | undefined> {
+    if (typeof id === "number") return this.getBlockAtHeight(id);
+    if (id === "head") return this.blocks.read(this.head.hashHex);
+    if (id === "genesis") return this.blocks.read(this.genesisHash);
+    if (id === "finalized") return this.getBlockAtHeight(this.finalizedHeight);
+    if (HEIGHT_RE.test(id)) return this.getBlockAtHeight(Number(id));
+    if (HASH_RE.test(id.toLowerCase())) return this.getBlockByHash(id.toLowerCase());
+    return reject(
+      "Malformed",
+      "block id must be a height, a block hash, head, genesis or finalized",
+    );
+  }
+
+  private async getBlockAtHeight(height: number): Promise<Block | undefined> {
+    if (!Number.isSafeInteger(height) || height < 0 || height > this.head.height) return undefined;
+    const hash = this.store.mainHash(height);
+    return hash === undefined ? undefined : this.blocks.read(hash);
+  }
+
+  async getBlockByHash(hash: string): Promise<Block | undefined> {
+    return HASH_RE.test(hash) ? this.blocks.read(hash) : undefined;
+  }
+
+  /** Main-chain blocks from height `from`, in height order, at most `limit`. */
+  async getBlocks(from: number, limit: number): Promise<Block[]> {
+    const hashes = await this.getMainHashes(from, limit);
+    const blocks = await Promise.all(hashes.map((hash) => this.blocks.read(hash)));
+    return blocks.filter((b): b is Block => b !== undefined);
+  }
+
+  /** Main-chain hashes from height `from`, at most `limit` (for sync). */
+  async getMainHashes(from: number, limit: number): Promise<string[]> {
+    if (!Number.isSafeInteger(from) || from < 0 || from > this.head.height) return [];
+    return this.store.mainHashes(from, Math.min(limit, this.head.height - from + 1));
+  }
+
+  /** A transaction included in the main chain, with where it is. */
+  async getTransaction(id: string): Promise<IncludedTransaction | undefined> {
+    if (!HASH_RE.test(id)) return undefined;
+    const loc = this.store.txLocation(id);
+    if (!loc) return undefined;
+    const block = await this.blocks.read(loc.blockHash);
+    const tx = block?.transactions[loc.index];
+    if (!block || !tx) return undefined;
+    return { tx, height: block.header.height, blockHash: block.hashHex, index: loc.index };
+  }
+
+  /** Whether a transaction is included in the main chain (synchronous, for the mempool). */
+  hasTransaction(id: string): boolean {
+    return HASH_RE.test(id) && this.store.txLocation(id) !== undefined;
+  }
+
+  /** An account of the head state; undefined when it was never touched. */
+  getAccount(address: Address): Account | undefined {
+    return this.state.getAccount(address);
+  }
+
+  /** The head state for the mempool: a live reader (it follows the head) and the stake sum. */
+  stateView(): { reader: AccountReader; totalStake: bigint } {
+    return { reader: this.state, totalStake: this.state.totalStake };
+  }
+
+  validators(): ValidatorSet {
+    return this.state.validators();
+  }
+
+  /** The head as a producer sees it. */
+  headInfo(): HeadInfo {
+    return {
+      header: this.head.header,
+      hash: this.head.hash,
+      validators: this.state.validators(),
+      headers: this.blocks,
+    };
+  }
+
+  /** Sum of every balance and stake of the head state. */
+  totalSupply(): bigint {
+    return totalSupply(this.state.values());
+  }
+
+  /** What the supply must be: genesis allocations and stakes plus everything minted since. */
+  expectedSupply(): bigint {
+    return genesisSupply(this.genesis) + this.state.minted;
+  }
+
+  /** Whether this node has the block: stored (any branch or validity) or waiting as an orphan. */
+  hasBlock(hash: string): boolean {
+    return HASH_RE.test(hash) && (this.store.hasBlock(hash) || this.orphans.has(hash));
+  }
+
+  getHeader(hash: string): BlockHeader | undefined {
+    return HASH_RE.test(hash) ? this.blocks.getHeader(hash) : undefined;
+  }
+}

@@ -1,0 +1,109 @@
+import type { Engine } from "../consensus/engine.js";
+import type { Block } from "../core/block.js";
+import { isValidationError, type ValidationError } from "../core/errors.js";
+import { applyBlockTransactions, type LedgerParams } from "../core/state.js";
+import type { Transaction } from "../core/transaction.js";
+import type { StoreBatch } from "../store/batch.js";
+import { type BlockInfo, StoreCorruptError } from "../store/codec.js";
+import type { ChainStore } from "../store/store.js";
+import { type HeadState, StateDelta } from "./account-state.js";
+import type { BlockSource } from "./block-source.js";
+
+export interface PathStep {
+  block: Block;
+  info: BlockInfo;
+  /** Already in the store (a side-branch block); otherwise it is the block being imported. */
+  stored: boolean;
+}
+
+/** A move of the head: revert down to the fork, then apply a branch up to its tip. */
+export interface ChainPath {
+  fork: { hash: string; height: number };
+  /** Main-chain blocks to undo, from the head downward. */
+  revert: Block[];
+  /** Blocks to connect, in height order; the last one becomes the head. Never empty. */
+  apply: PathStep[];
+}
+
+export interface ConnectContext {
+  store: ChainStore;
+  blocks: BlockSource;
+  state: HeadState;
+  engine: Engine;
+  params: LedgerParams;
+  now: () => number;
+  isVerified?: ((tx: Transaction) => boolean) | undefined;
+}
+
+/** A block of the path broke a rule: nothing was written. */
+export class BranchFailure extends Error {
+  constructor(
+    readonly block: Block,
+    readonly error: ValidationError,
+  ) {
+    super(`block ${block.hashHex} at height ${block.header.height}: ${error.message}`);
+  }
+}
+
+/**
+ * Validates a path in full against the state it leads through and collects everything it
+ * changes into one batch: for each reverted block its undo applied, its transactions unindexed
+ * and its undo data dropped; for each applied block the engine's header rules against its
+ * parent and the parent state's validators, the state transition of its body, its height, its
+ * transactions, its undo data and its validity; then the final accounts, the head and the
+ * minted counter. Neither the store nor the head state changes here: the caller writes the
+ * batch, then commits the delta. Throws BranchFailure at the first block that breaks a rule.
+ */
+export function prepareConnection(
+  ctx: ConnectContext,
+  path: ChainPath,
+): { batch: StoreBatch; delta: StateDelta } {
+  const delta = new StateDelta(ctx.state);
+  const batch = ctx.store.batch();
+  const tipHeight = path.fork.height + path.apply.length;
+  for (const block of path.revert) {
+    const undo = ctx.store.undo(block.hashHex);
+    if (!undo)
+      throw new StoreCorruptError(`undo data of main-chain block ${block.hashHex} is missing`);
+    delta.revert(undo);
+    batch.unindexTransactions(block).deleteUndo(block.hash);
+    if (block.header.height > tipHeight) batch.deleteMainHash(block.header.height);
+  }
+  let parent = ctx.blocks.getHeader(path.fork.hash);
+  if (!parent) throw new StoreCorruptError(`fork block ${path.fork.hash} is missing`);
+  for (const step of path.apply) {
+    const { block } = step;
+    let effects: ReturnType<typeof applyBlockTransactions>;
+    try {
+      ctx.engine.verifyHeader(block.header, parent, {
+        validators: delta.validators(),
+        headers: ctx.blocks,
+        now: ctx.now(),
+      });
+      effects = applyBlockTransactions(
+        delta,
+        block.transactions,
+        block.header.forger,
+        ctx.params,
+        delta.totalStake,
+        ctx.isVerified,
+      );
+    } catch (e) {
+      if (isValidationError(e)) throw new BranchFailure(block, e);
+      throw e;
+    }
+    delta.apply(effects);
+    const info: BlockInfo = { ...step.info, validity: "valid" };
+    if (step.stored) batch.putBlockInfo(block.hashHex, info);
+    else batch.putBlock(block, info);
+    batch
+      .setMainHash(block.header.height, block.hash)
+      .indexTransactions(block)
+      .putUndo(block.hash, { accounts: [...effects.undo], minted: effects.minted });
+    parent = block.header;
+  }
+  for (const [address, account] of delta.changes) batch.setAccount(address, account);
+  const tip = path.apply[path.apply.length - 1]!.block;
+  batch.setHead(tip.hash).setMinted(delta.minted);
+  return { batch, delta };
+}

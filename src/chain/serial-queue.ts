@@ -1,0 +1,19 @@
+/**
+ * Runs async tasks one at a time, in call order. The chain imports blocks through it so that
+ * two imports never interleave between their reads of the head and their batch write.
+ */
+export class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    // The next task waits for this one to settle, whether it failed or not.
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Resolves once every task queued so far has settled. */
+  async idle(): Promise<void> {
+    await this.tail;
+  }
+}

@@ -1,0 +1,119 @@
+import type { Block } from "../core/block.js";
+import { type Address, parseAddress } from "../core/keys.js";
+import type { Account } from "../core/state.js";
+import {
+  type BlockInfo,
+  encodeAccount,
+  encodeBigUintValue,
+  encodeBlockInfo,
+  encodeTxLocation,
+  encodeUint,
+  encodeUndo,
+  type UndoData,
+} from "./codec.js";
+import {
+  accountKey,
+  blockKey,
+  childKey,
+  hashBytes,
+  heightKey,
+  infoKey,
+  metaKey,
+  txKey,
+  undoKey,
+} from "./keys.js";
+
+export type BatchOp =
+  | { type: "put"; key: Uint8Array; value: Uint8Array }
+  | { type: "del"; key: Uint8Array };
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Everything one block import (or one reorganisation) writes, applied by `write()` as a single
+ * LevelDB batch: after a crash the store holds either all of it or none of it. Operations apply
+ * in the order they were added, so a later operation on the same key wins.
+ */
+export class StoreBatch {
+  private readonly ops: BatchOp[] = [];
+
+  constructor(private readonly commit: (ops: BatchOp[]) => Promise<void>) {}
+
+  get size(): number {
+    return this.ops.length;
+  }
+
+  private put(key: Uint8Array, value: Uint8Array): this {
+    this.ops.push({ type: "put", key, value });
+    return this;
+  }
+
+  private del(key: Uint8Array): this {
+    this.ops.push({ type: "del", key });
+    return this;
+  }
+
+  /** A new block: its bytes, its info and its link from the parent. */
+  putBlock(block: Block, info: BlockInfo): this {
+    this.put(blockKey(block.hash), block.encoded);
+    this.put(infoKey(block.hash), encodeBlockInfo(info));
+    return this.put(childKey(block.header.previousHash, block.hash), EMPTY);
+  }
+
+  /** Rewrites a stored block's info (its validity changes). */
+  putBlockInfo(hash: string, info: BlockInfo): this {
+    return this.put(infoKey(hashBytes(hash)), encodeBlockInfo(info));
+  }
+
+  setMainHash(height: number, hash: Uint8Array): this {
+    return this.put(heightKey(height), hash);
+  }
+
+  deleteMainHash(height: number): this {
+    return this.del(heightKey(height));
+  }
+
+  /** Indexes a block's transactions as included on the main chain. */
+  indexTransactions(block: Block): this {
+    block.transactions.forEach((tx, index) => {
+      this.put(txKey(hashBytes(tx.id)), encodeTxLocation({ blockHash: block.hash, index }));
+    });
+    return this;
+  }
+
+  unindexTransactions(block: Block): this {
+    for (const tx of block.transactions) this.del(txKey(hashBytes(tx.id)));
+    return this;
+  }
+
+  /** Writes an account of the head state; null removes it (it did not exist). */
+  setAccount(address: Address, account: Account | null): this {
+    const key = accountKey(parseAddress(address));
+    return account ? this.put(key, encodeAccount(account)) : this.del(key);
+  }
+
+  putUndo(hash: Uint8Array, undo: UndoData): this {
+    return this.put(undoKey(hash), encodeUndo(undo));
+  }
+
+  deleteUndo(hash: Uint8Array): this {
+    return this.del(undoKey(hash));
+  }
+
+  setHead(hash: Uint8Array): this {
+    return this.put(metaKey("head"), hash);
+  }
+
+  setMinted(minted: bigint): this {
+    return this.put(metaKey("minted"), encodeBigUintValue(minted));
+  }
+
+  setGenesis(hash: Uint8Array, version: number): this {
+    this.put(metaKey("version"), encodeUint(version));
+    return this.put(metaKey("genesis"), hash);
+  }
+
+  async write(): Promise<void> {
+    if (this.ops.length > 0) await this.commit(this.ops);
+  }
+}

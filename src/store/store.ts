@@ -1,0 +1,217 @@
+import { mkdir } from "node:fs/promises";
+import { ClassicLevel } from "classic-level";
+import { type Block, decodeBlock } from "../core/block.js";
+import { toHex } from "../core/bytes.js";
+import { type Address, encodeAddress } from "../core/keys.js";
+import type { Account } from "../core/state.js";
+import { StoreBatch } from "./batch.js";
+import {
+  type BlockInfo,
+  decodeAccount,
+  decodeBigUintValue,
+  decodeBlockInfo,
+  decodeTxLocation,
+  decodeUint,
+  decodeUndo,
+  hashHex,
+  StoreCorruptError,
+  type UndoData,
+} from "./codec.js";
+import {
+  blockKey,
+  childPrefix,
+  hashBytes,
+  heightKey,
+  infoKey,
+  metaKey,
+  prefixRange,
+  TABLE,
+  tablePrefix,
+  txKey,
+  undoKey,
+} from "./keys.js";
+
+/** Version of the key layout and value encodings; a store of another version is refused. */
+export const STORE_VERSION = 1;
+
+export interface StoreOptions {
+  /**
+   * fsync every batch. Batches are atomic either way, and a batch that resolved survives a
+   * crash of the process (LevelDB has handed it to the OS); `sync` extends that to a crash of
+   * the machine, at the price of one fsync per block.
+   */
+  sync?: boolean;
+}
+
+type Db = ClassicLevel<Uint8Array, Uint8Array>;
+
+/**
+ * The chain's persistent store over LevelDB (classic-level). Point reads are synchronous
+ * (LevelDB's getSync, served from its caches) so that the chain can answer the engine's
+ * synchronous header lookups; every write goes through one atomic StoreBatch.
+ */
+export class ChainStore {
+  private constructor(
+    private readonly db: Db,
+    readonly location: string,
+    private readonly sync: boolean,
+  ) {}
+
+  static async open(dataDir: string, options: StoreOptions = {}): Promise<ChainStore> {
+    await mkdir(dataDir, { recursive: true });
+    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dataDir, {
+      keyEncoding: "view",
+      valueEncoding: "view",
+    });
+    try {
+      await db.open();
+    } catch (e) {
+      const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+      throw new Error(`cannot open the store in ${dataDir}: ${cause}`);
+    }
+    return new ChainStore(db, dataDir, options.sync ?? false);
+  }
+
+  /** Closes the database; every batch written before is on disk (LevelDB flushes its log). */
+  async close(): Promise<void> {
+    if (this.db.status === "open") await this.db.close();
+  }
+
+  get isOpen(): boolean {
+    return this.db.status === "open";
+  }
+
+  batch(): StoreBatch {
+    return new StoreBatch((ops) => this.db.batch(ops, { sync: this.sync }));
+  }
+
+  private read(key: Uint8Array): Uint8Array | undefined {
+    return this.db.getSync(key);
+  }
+
+  // ---- meta
+
+  /** Layout version, or undefined for a new (empty) store. */
+  version(): number | undefined {
+    const v = this.read(metaKey("version"));
+    return v === undefined ? undefined : decodeUint(v, "store version");
+  }
+
+  genesisHash(): string | undefined {
+    const v = this.read(metaKey("genesis"));
+    return v === undefined ? undefined : hashHex(v, "genesis hash");
+  }
+
+  headHash(): string | undefined {
+    const v = this.read(metaKey("head"));
+    return v === undefined ? undefined : hashHex(v, "head hash");
+  }
+
+  /** Tokens minted on the main chain since genesis (the supply counter). */
+  minted(): bigint {
+    const v = this.read(metaKey("minted"));
+    return v === undefined ? 0n : decodeBigUintValue(v, "minted counter");
+  }
+
+  // ---- blocks
+
+  hasBlock(hash: string): boolean {
+    return this.read(infoKey(hashBytes(hash))) !== undefined;
+  }
+
+  blockInfo(hash: string): BlockInfo | undefined {
+    const v = this.read(infoKey(hashBytes(hash)));
+    return v === undefined ? undefined : decodeBlockInfo(v);
+  }
+
+  blockBytes(hash: string): Uint8Array | undefined {
+    return this.read(blockKey(hashBytes(hash)));
+  }
+
+  /** A stored block, decoded (synchronously). */
+  block(hash: string): Block | undefined {
+    const bytes = this.blockBytes(hash);
+    return bytes === undefined ? undefined : decodeStoredBlock(bytes, hash);
+  }
+
+  /** A stored block, read without blocking the event loop on the disk. */
+  async readBlock(hash: string): Promise<Block | undefined> {
+    const bytes = await this.db.get(blockKey(hashBytes(hash)));
+    return bytes === undefined ? undefined : decodeStoredBlock(bytes, hash);
+  }
+
+  /** Hash of the main-chain block at a height. */
+  mainHash(height: number): string | undefined {
+    const v = this.read(heightKey(height));
+    return v === undefined ? undefined : hashHex(v, "main-chain hash");
+  }
+
+  /** Main-chain hashes from `from`, in height order, at most `limit`. */
+  async mainHashes(from: number, limit: number): Promise<string[]> {
+    const out: string[] = [];
+    if (limit <= 0) return out;
+    const { lt } = prefixRange(tablePrefix(TABLE.height));
+    for await (const value of this.db.values({ gte: heightKey(from), lt, limit })) {
+      out.push(hashHex(value, "main-chain hash"));
+    }
+    return out;
+  }
+
+  /** Hashes of the stored children of a block (any branch, any validity). */
+  async children(hash: string): Promise<string[]> {
+    const prefix = childPrefix(hashBytes(hash));
+    const out: string[] = [];
+    for await (const key of this.db.keys(prefixRange(prefix))) {
+      out.push(toHex(key.subarray(prefix.length)));
+    }
+    return out;
+  }
+
+  undo(hash: string): UndoData | undefined {
+    const v = this.read(undoKey(hashBytes(hash)));
+    return v === undefined ? undefined : decodeUndo(v);
+  }
+
+  /**
+   * Every 32-byte key suffix of a table, as hex: the hashes of stored blocks, block infos or
+   * undo data, or the ids of indexed transactions. A full scan, for integrity checks.
+   */
+  async hashesOf(table: "block" | "info" | "undo" | "tx"): Promise<string[]> {
+    const out: string[] = [];
+    for await (const key of this.db.keys(prefixRange(tablePrefix(TABLE[table])))) {
+      out.push(hashHex(key.subarray(1), `${table} key`));
+    }
+    return out;
+  }
+
+  // ---- transactions and accounts
+
+  txLocation(txid: string): { blockHash: string; index: number } | undefined {
+    const v = this.read(txKey(hashBytes(txid)));
+    if (v === undefined) return undefined;
+    const loc = decodeTxLocation(v);
+    return { blockHash: toHex(loc.blockHash), index: loc.index };
+  }
+
+  /** Every account of the head state (loaded once at open: the head state lives in memory). */
+  async loadAccounts(): Promise<Map<Address, Account>> {
+    const accounts = new Map<Address, Account>();
+    const prefix = tablePrefix(TABLE.account);
+    for await (const [key, value] of this.db.iterator(prefixRange(prefix))) {
+      if (key.length !== 21) throw new StoreCorruptError("stored account key is not 20 bytes");
+      accounts.set(encodeAddress(key.subarray(1)), decodeAccount(value));
+    }
+    return accounts;
+  }
+}
+
+function decodeStoredBlock(bytes: Uint8Array, hash: string): Block {
+  let block: Block;
+  try {
+    block = decodeBlock(bytes);
+  } catch (e) {
+    throw new StoreCorruptError(`stored block ${hash} does not decode: ${(e as Error).message}`);
+  }
+  if (block.hashHex !== hash) throw new StoreCorruptError(`stored block ${hash} has another hash`);
+  return block;
+}

@@ -1,0 +1,252 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Chain, HeadEvent, ReorgEvent } from "../../src/chain/chain.js";
+import type { Block } from "../../src/core/block.js";
+import type { Genesis } from "../../src/core/genesis.js";
+import { checkStoreByReplay } from "../crash/replay.js";
+import {
+  BlockTreeModel,
+  type ChildOptions,
+  KEYS,
+  openChain,
+  rejectionCode,
+  reseal,
+  snapshot,
+  tempDir,
+  testGenesis,
+  tx,
+} from "./chain-fixtures.js";
+
+const { alice, bob, carol, exchange } = KEYS;
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(genesis: Genesis) {
+  const model = new BlockTreeModel(genesis);
+  const { dir, remove } = await tempDir();
+  const chain = await openChain(dir, genesis);
+  cleanups.push(remove, () => chain.close());
+  const reorgs: ReorgEvent[] = [];
+  const heads: HeadEvent[] = [];
+  chain.on("reorg", (e) => reorgs.push(e));
+  chain.on("head", (e) => heads.push(e));
+  return { model, dir, chain, reorgs, heads };
+}
+
+function expectStateOf(chain: Chain, model: BlockTreeModel, block: Block): void {
+  const expected = model.stateAfter(block);
+  for (const key of Object.values(KEYS))
+    expect(chain.getAccount(key.address) ?? null).toEqual(expected.get(key.address) ?? null);
+  expect(chain.totalSupply()).toBe(chain.expectedSupply());
+}
+
+/**
+ * A valid child of `parent` that loses the hash tie-break against `rival` (a block of the same
+ * score): candidates differ in their PoS slot or PoW nonce until one has the higher hash.
+ */
+function childLosingTo(
+  model: BlockTreeModel,
+  parent: Block,
+  rival: Block,
+  options: ChildOptions = {},
+) {
+  for (let n = 0; ; n++) {
+    const minSlot = (options.minSlot ?? 0) + n;
+    const child = model.child(parent, [], { ...options, minSlot, nonceStart: BigInt(n) << 32n });
+    if (child.hashHex > rival.hashHex) return child;
+  }
+}
+
+describe("Chain: reorganisation under PoS (longest chain)", () => {
+  it("switches to a longer branch in one step, with the reverted and added transactions", async () => {
+    const genesis = testGenesis("pos");
+    const { model, chain, reorgs, heads, dir } = await setup(genesis);
+    const t = {
+      a1: tx(alice, 0, { to: bob, amount: 10n }),
+      a2: tx(alice, 1, { to: carol, amount: 20n }),
+      a3: tx(bob, 0, { to: exchange, amount: 5n }),
+      b2: tx(alice, 1, { to: exchange, amount: 30n }),
+      mint: tx(exchange, 0, { type: "EXCHANGE", to: carol, amount: 70n }),
+      stake: tx(carol, 0, { type: "STAKE", to: carol, amount: 60n }),
+    };
+    const [a1, a2, a3] = model.extend(model.genesisBlock, 3, (i) => [[t.a1], [t.a2], [t.a3]][i]!);
+    for (const b of [a1, a2, a3]) expect((await chain.importBlock(b!)).status).toBe("head");
+
+    // Branch B leaves at a1: b2 (height 2) loses to a2, b3 loses the tie with a3, b4 wins.
+    const b2 = model.child(a1!, [t.b2, t.a3], { minSlot: 50 });
+    const b3 = childLosingTo(model, b2, a3!, { minSlot: 60 });
+    const b4 = model.child(b3, [t.mint, t.stake]);
+    expect(await chain.importBlock(b2)).toEqual({ status: "side" });
+    expect(await chain.importBlock(b3)).toEqual({ status: "side" });
+    expect(chain.head.hashHex).toBe(a3!.hashHex);
+    expect(reorgs).toEqual([]);
+    expect(await chain.importBlock(b4)).toEqual({ status: "head" });
+
+    expect(chain.head).toMatchObject({ hashHex: b4.hashHex, height: 4, score: 4n });
+    expect(reorgs).toHaveLength(1);
+    const reorg = reorgs[0]!;
+    expect(reorg.depth).toBe(2);
+    expect(reorg.commonAncestor).toEqual({ hash: a1!.hashHex, height: 1 });
+    expect(reorg.oldHead).toEqual({ hash: a3!.hashHex, height: 3 });
+    expect(reorg.newHead).toEqual({ hash: b4.hashHex, height: 4 });
+    // a3's transaction is in b2 too: only a2's comes back to the mempool.
+    expect(reorg.revertedTransactions.map((x) => x.id)).toEqual([t.a2.id]);
+    expect(reorg.addedTransactions.map((x) => x.id)).toEqual([
+      t.b2.id,
+      t.a3.id,
+      t.mint.id,
+      t.stake.id,
+    ]);
+    const last = heads[heads.length - 1]!;
+    expect(last.applied.map((b) => b.hashHex)).toEqual([b2.hashHex, b3.hashHex, b4.hashHex]);
+    expect(last.reverted.map((b) => b.hashHex)).toEqual([a3!.hashHex, a2!.hashHex]);
+
+    // State, indexes and validators are those of the new branch.
+    expectStateOf(chain, model, b4);
+    expect(chain.validators().total).toBe(160n);
+    expect(await chain.getTransaction(t.a2.id)).toBeUndefined();
+    expect(chain.hasTransaction(t.a2.id)).toBe(false);
+    expect(await chain.getTransaction(t.a3.id)).toMatchObject({
+      height: 2,
+      blockHash: b2.hashHex,
+      index: 1,
+    });
+    expect((await chain.getBlocks(1, 10)).map((b) => b.hashHex)).toEqual(
+      [a1!, b2, b3, b4].map((b) => b.hashHex),
+    );
+    // The old branch is still stored and can win back.
+    expect(chain.hasBlock(a3!.hashHex)).toBe(true);
+    const [a4, a5] = model.extend(a3!, 2, () => [], { minSlot: 100 });
+    expect((await chain.importBlock(a4!)).status).toMatch(/side|head/);
+    expect(await chain.importBlock(a5!)).toEqual({ status: "head" });
+    expectStateOf(chain, model, a5!);
+    expect(chain.validators().total).toBe(100n);
+    expect(await chain.getTransaction(t.a2.id)).toMatchObject({ height: 2 });
+    await chain.close();
+    expect(await checkStoreByReplay(dir, genesis)).toMatchObject({
+      height: 5,
+      headHash: a5!.hashHex,
+    });
+  });
+
+  it("picks the same head among equal-score blocks whatever the arrival order (lower hash)", async () => {
+    const genesis = testGenesis("pos");
+    const model = new BlockTreeModel(genesis);
+    const [a1] = model.extend(model.genesisBlock, 1);
+    const x = model.child(a1!, [tx(alice, 0, { to: bob })]);
+    const y = model.child(a1!, [tx(alice, 0, { to: carol })]);
+    const lower = x.hashHex < y.hashHex ? x : y;
+    for (const order of [
+      [x, y],
+      [y, x],
+    ]) {
+      const { chain } = await setup(genesis);
+      for (const b of [a1!, ...order]) await chain.importBlock(b);
+      expect(chain.head.hashHex).toBe(lower.hashHex);
+      expectStateOf(chain, model, lower);
+    }
+  });
+
+  it("marks a failing branch and its descendants invalid and keeps the old head", async () => {
+    const genesis = testGenesis("pos");
+    const { model, chain, reorgs } = await setup(genesis);
+    const [a1, a2, a3] = model.extend(model.genesisBlock, 3, (i) => [tx(alice, i, { to: bob })]);
+    for (const b of [a1, a2, a3]) await chain.importBlock(b!);
+    // s2 spends bob's money twice: valid to look at, invalid to apply.
+    const overspend = [
+      tx(bob, 0, { to: alice, amount: 900n }),
+      tx(bob, 1, { to: alice, amount: 900n }),
+    ];
+    const s2 = model.child(a1!, overspend, { minSlot: 40, invalid: true });
+    const s3 = childLosingTo(model, s2, a3!);
+    const s4 = model.child(s3, []);
+    const s5 = model.child(s4, []);
+    expect((await chain.importBlock(s2)).status).toBe("side");
+    expect((await chain.importBlock(s3)).status).toBe("side");
+    const before = snapshot(chain);
+    // s4 makes the branch the longest: connecting it finds s2 invalid.
+    expect(await rejectionCode(chain.importBlock(s4))).toBe("InsufficientFunds");
+    expect(snapshot(chain)).toEqual(before);
+    expect(chain.head.hashHex).toBe(a3!.hashHex);
+    expect(reorgs).toEqual([]);
+    expect(await rejectionCode(chain.importBlock(s3))).toBe("KnownInvalid");
+    expect(await rejectionCode(chain.importBlock(s2))).toBe("KnownInvalid");
+    expect(await rejectionCode(chain.importBlock(s5))).toBe("KnownInvalid");
+    expectStateOf(chain, model, a3!);
+  });
+});
+
+describe("Chain: reorganisation under PoW (most work)", () => {
+  it("switches to a shorter branch with more work", async () => {
+    const genesis = testGenesis("pow");
+    const { model, chain, reorgs, dir } = await setup(genesis);
+    const engine = model.engine;
+    // A common prefix of quick blocks tightens the target; then the main branch slows down
+    // (the target eases, each block weighs less) while the side branch stays quick.
+    const prefix = model.extend(model.genesisBlock, 6, (i) => [tx(alice, i, { to: bob })], {
+      solveMs: 1,
+    });
+    for (const b of prefix) await chain.importBlock(b);
+    const fork = prefix[prefix.length - 1]!;
+    const slow = model.extend(fork, 4, (i) => [tx(alice, 6 + i, { to: carol })], {
+      solveMs: 30_000,
+    });
+    for (const b of slow) expect((await chain.importBlock(b)).status).toBe("head");
+    const quick = model.extend(fork, 3, (i) => [tx(bob, i, { to: exchange, amount: 2n })], {
+      solveMs: 1,
+    });
+
+    const work = (blocks: Block[]) => blocks.reduce((sum, b) => engine.score(b.header, sum), 0n);
+    expect(quick.length).toBeLessThan(slow.length);
+    expect(work(quick.slice(0, 2))).toBeLessThan(work(slow));
+    expect(work(quick)).toBeGreaterThan(work(slow));
+
+    expect((await chain.importBlock(quick[0]!)).status).toBe("side");
+    expect((await chain.importBlock(quick[1]!)).status).toBe("side");
+    expect(await chain.importBlock(quick[2]!)).toEqual({ status: "head" });
+    expect(chain.head.hashHex).toBe(quick[2]!.hashHex);
+    expect(chain.head.height).toBe(9);
+    expect(reorgs).toHaveLength(1);
+    expect(reorgs[0]!.depth).toBe(4);
+    expect(reorgs[0]!.revertedTransactions).toHaveLength(4);
+    expect(reorgs[0]!.addedTransactions).toHaveLength(3);
+    expectStateOf(chain, model, quick[2]!);
+    await chain.close();
+    expect(await checkStoreByReplay(dir, genesis)).toMatchObject({ height: 9, sideBlocks: 4 });
+  });
+
+  it("breaks equal-work ties by the lower hash, whatever the arrival order", async () => {
+    const genesis = testGenesis("pow");
+    const model = new BlockTreeModel(genesis);
+    const [a1] = model.extend(model.genesisBlock, 1);
+    const x = model.child(a1!, [], { nonceStart: 0n });
+    const y = childLosingTo(model, a1!, x);
+    expect(model.engine.score(x.header, 0n)).toBe(model.engine.score(y.header, 0n));
+    for (const order of [
+      [x, y],
+      [y, x],
+    ]) {
+      const { chain } = await setup(genesis);
+      for (const b of [a1!, ...order]) await chain.importBlock(b);
+      expect(chain.head.hashHex).toBe(x.hashHex);
+    }
+  });
+
+  it("rejects a block whose hash is above its target, or with the wrong target", async () => {
+    const genesis = testGenesis("pow");
+    const { model, chain } = await setup(genesis);
+    const [a1] = model.extend(model.genesisBlock, 1);
+    await chain.importBlock(a1!);
+    const good = model.child(a1!, []);
+    const seal = good.header.seal as { type: "pow"; target: bigint; nonce: bigint };
+    let unlucky = good;
+    // The target is 2^252 - 1: a hash starting with a byte of 0x10 or more is above it.
+    for (let n = seal.nonce + 1n; unlucky === good || unlucky.hash[0]! < 0x10; n++)
+      unlucky = reseal(good, { seal: { ...seal, nonce: n } });
+    expect(await rejectionCode(chain.importBlock(unlucky))).toBe("InsufficientWork");
+    const easier = reseal(good, { seal: { ...seal, target: seal.target + 1n } });
+    expect(await rejectionCode(chain.importBlock(easier))).toBe("BadTarget");
+    expect(chain.head.hashHex).toBe(a1!.hashHex);
+  });
+});
