@@ -58,6 +58,8 @@ export async function createApiServer(options: ApiOptions): Promise<FastifyInsta
     return ajv.compile(schema);
   });
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  // The API speaks JSON only: any other body is a 415, not a string to validate.
+  app.removeContentTypeParser("text/plain");
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     errorHandler(

@@ -139,6 +139,26 @@ export class Chain extends EventEmitter<ChainEventMap> {
     await this.store.close();
   }
 
+  // ------------------------------------------------- pending-transaction journal
+
+  /**
+   * Persists transactions the node is about to acknowledge, so that a node killed with SIGKILL
+   * still has them on restart (the mempool itself lives in memory).
+   */
+  journalPending(txs: readonly Transaction[]): Promise<void> {
+    return this.store.putPending(txs);
+  }
+
+  /** Forgets journaled transactions that were included, evicted, expired or dropped. */
+  forgetPending(ids: readonly string[]): Promise<void> {
+    return this.closed ? Promise.resolve() : this.store.deletePending(ids);
+  }
+
+  /** The journaled transactions, as stored bytes, for the node to re-admit at start. */
+  loadPending(): Promise<Uint8Array[]> {
+    return this.store.loadPending();
+  }
+
   // ---------------------------------------------------------------- import
 
   /**

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { VERSION } from "../version.js";
+import { registerDemoCommand } from "./demo.js";
+import { registerDevnetCommand } from "./devnet.js";
 import { registerGenesisCommands } from "./genesis.js";
 import { registerKeyCommands } from "./keys.js";
+import { registerNodeCommand } from "./node.js";
 import { fail } from "./output.js";
 import { registerBalanceCommand, registerTxCommands } from "./tx.js";
 
@@ -19,9 +22,12 @@ const program = new Command()
   })
   .showSuggestionAfterError(true);
 
+registerNodeCommand(program);
 registerKeyCommands(program);
 registerTxCommands(program);
 registerBalanceCommand(program);
 registerGenesisCommands(program);
+registerDevnetCommand(program);
+registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch(fail);

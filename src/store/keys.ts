@@ -11,6 +11,8 @@
  *   A <address:20>              → account of the head state: balance, stake, nonce
  *   U <hash:32>                 → undo data of a main-chain block: accounts before it, minted
  *   M <name>                    → meta: "version", "genesis", "head", "minted"
+ *   P <txid:32>                 → a pending transaction the node acknowledged (canonical encoding),
+ *                                 until a block includes it or the mempool lets it go
  */
 export const TABLE = {
   block: 0x42, // B
@@ -21,6 +23,7 @@ export const TABLE = {
   account: 0x41, // A
   undo: 0x55, // U
   meta: 0x4d, // M
+  pending: 0x50, // P
 } as const;
 
 export type MetaName = "version" | "genesis" | "head" | "minted";
@@ -60,6 +63,7 @@ export const heightKey = (height: number) => withPrefix(TABLE.height, heightByte
 export const txKey = (txid: Uint8Array) => withPrefix(TABLE.tx, txid);
 export const accountKey = (address: Uint8Array) => withPrefix(TABLE.account, address);
 export const undoKey = (hash: Uint8Array) => withPrefix(TABLE.undo, hash);
+export const pendingKey = (txid: Uint8Array) => withPrefix(TABLE.pending, txid);
 export const metaKey = (name: MetaName) => withPrefix(TABLE.meta, new TextEncoder().encode(name));
 
 /** Key range [gte, lt) of every key that starts with `prefix` (a table, or a table and a parent). */

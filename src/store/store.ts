@@ -24,6 +24,7 @@ import {
   heightKey,
   infoKey,
   metaKey,
+  pendingKey,
   prefixRange,
   TABLE,
   tablePrefix,
@@ -191,6 +192,36 @@ export class ChainStore {
     if (v === undefined) return undefined;
     const loc = decodeTxLocation(v);
     return { blockHash: toHex(loc.blockHash), index: loc.index };
+  }
+
+  // ---- the pending-transaction journal: what the node acknowledged survives kill -9
+
+  /** Writes acknowledged transactions; resolves once LevelDB has them (before the API answers). */
+  async putPending(txs: readonly { id: string; encoded: Uint8Array }[]): Promise<void> {
+    if (txs.length === 0) return;
+    await this.db.batch(
+      txs.map((tx) => ({
+        type: "put" as const,
+        key: pendingKey(hashBytes(tx.id)),
+        value: tx.encoded,
+      })),
+      { sync: this.sync },
+    );
+  }
+
+  async deletePending(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0 || !this.isOpen) return;
+    await this.db.batch(
+      ids.map((id) => ({ type: "del" as const, key: pendingKey(hashBytes(id)) })),
+    );
+  }
+
+  /** Every journaled transaction, as stored bytes (the caller decodes and re-validates them). */
+  async loadPending(): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for await (const value of this.db.values(prefixRange(tablePrefix(TABLE.pending))))
+      out.push(value);
+    return out;
   }
 
   /** Every account of the head state (loaded once at open: the head state lives in memory). */

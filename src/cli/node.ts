@@ -1,0 +1,127 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import pino from "pino";
+import type { LotchainNode } from "../node/node.js";
+import { readGenesisFile } from "./genesis-file.js";
+import { isKeyFileExposed, readKeyFile } from "./keyfile.js";
+import { collect, opt, parseIntArg } from "./options.js";
+import { CliError } from "./output.js";
+import { bundledGenesisPath } from "./paths.js";
+
+interface NodeFlags {
+  dataDir: string;
+  genesis?: string;
+  key?: string;
+  p2pPort: number;
+  p2pHost: string;
+  apiPort: number;
+  apiHost: string;
+  bootstrap?: string[];
+  mdns?: boolean;
+  logLevel: string;
+  forgeEmptyBlocks?: boolean;
+  adminToken?: string;
+  rateLimit: number;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+export function registerNodeCommand(program: Command): void {
+  program
+    .command("node")
+    .description("run a node: validate, relay, and with --key forge (PoS) or mine (PoW)")
+    .addOption(opt("--data-dir <dir>", "where the chain is stored").default("./data"))
+    .addOption(opt("--genesis <file>", "genesis file (default: the bundled devnet genesis)"))
+    .addOption(opt("--key <file>", "PEM private key: forge or mine with it"))
+    .addOption(
+      opt("--p2p-port <n>", "libp2p TCP port")
+        .argParser(parseIntArg("--p2p-port", 0, 65535))
+        .default(10001),
+    )
+    .addOption(opt("--p2p-host <host>", "libp2p listen address").default("127.0.0.1"))
+    .addOption(
+      opt("--api-port <n>", "REST API port")
+        .argParser(parseIntArg("--api-port", 0, 65535))
+        .default(5000),
+    )
+    .addOption(opt("--api-host <host>", "REST API listen address").default("127.0.0.1"))
+    .addOption(
+      opt("--bootstrap <addr>", "peer to join: host:port or a multiaddr (repeatable)").argParser(
+        collect,
+      ),
+    )
+    .addOption(opt("--mdns", "discover peers on the local network"))
+    .addOption(opt("--log-level <level>", LOG_LEVELS.join(" | ")).default("info"))
+    .addOption(
+      opt("--forge-empty-blocks", "PoS: forge in every won slot, even without transactions"),
+    )
+    .addOption(
+      opt(
+        "--admin-token <token>",
+        "enable the admin routes (ban/unban peers) with this bearer token",
+      ),
+    )
+    .addOption(
+      opt("--rate-limit <n>", "POST requests per second per client (0: no limit)")
+        .argParser(parseIntArg("--rate-limit"))
+        .default(1000),
+    )
+    .action(async (flags: NodeFlags) => {
+      if (!LOG_LEVELS.includes(flags.logLevel))
+        throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
+      const genesis = readGenesisFile(flags.genesis ?? bundledGenesisPath());
+      const key = flags.key ? readKeyFile(flags.key) : undefined;
+      // The environment variable of a repeatable flag holds a comma-separated list.
+      const bootstrap = (flags.bootstrap ?? [])
+        .flatMap((b) => b.split(","))
+        .filter((b) => b.trim() !== "");
+      const logger = pino({ level: flags.logLevel, base: { node: flags.apiPort } });
+      if (flags.key && isKeyFileExposed(flags.key))
+        logger.warn({ file: flags.key }, "the key file is readable by other users; chmod 600 it");
+      // Loaded here, not at the top: the other commands start without libp2p and Fastify.
+      const { LotchainNode: Node } = await import("../node/node.js");
+      let node: LotchainNode;
+      try {
+        node = await Node.start({
+          dataDir: resolve(flags.dataDir),
+          genesis,
+          key,
+          api: {
+            host: flags.apiHost,
+            port: flags.apiPort,
+            rateLimitPerSecond: flags.rateLimit,
+            adminToken: flags.adminToken,
+          },
+          p2p: { host: flags.p2pHost, port: flags.p2pPort, bootstrap, mdns: flags.mdns ?? false },
+          forgeEmptyBlocks: flags.forgeEmptyBlocks ?? false,
+          logger,
+        });
+      } catch (e) {
+        throw new CliError(startFailure(e));
+      }
+      let signals = 0;
+      const shutdown = (signal: string) => {
+        if (++signals > 1) process.exit(130);
+        logger.info({ signal }, "stopping");
+        node
+          .stop()
+          .then(() => process.exit(0))
+          .catch((e) => {
+            logger.error({ err: e }, "stop failed");
+            process.exit(1);
+          });
+      };
+      process.on("SIGINT", () => shutdown("SIGINT"));
+      process.on("SIGTERM", () => shutdown("SIGTERM"));
+    });
+}
+
+/** A start-up failure a user can act on, in one line. */
+function startFailure(e: unknown): string {
+  const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = err.code ?? err.cause?.code;
+  if (code === "EADDRINUSE") return `cannot listen: address in use (${err.message})`;
+  if (code === "LEVEL_DATABASE_NOT_OPEN" || code === "LEVEL_LOCKED")
+    return `cannot open the data directory (is another node using it?): ${err.cause?.message ?? err.message}`;
+  return err.message ?? String(e);
+}

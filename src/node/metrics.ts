@@ -1,0 +1,74 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** The node's Prometheus metrics; gauges read live values when scraped. */
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly blocksImported: Counter<"source">;
+  readonly blocksRejected: Counter<"reason">;
+  readonly transactionsAccepted: Counter<"source">;
+  readonly transactionsRejected: Counter<"reason">;
+  readonly reorgs: Counter;
+  readonly blockImportSeconds: Histogram;
+
+  constructor(live: {
+    height: () => number;
+    finalizedHeight: () => number;
+    peers: () => number;
+    mempoolSize: () => number;
+    totalSupply: () => bigint;
+    syncing: () => boolean;
+  }) {
+    const registry = this.registry;
+    collectDefaultMetrics({ register: registry, prefix: "lotchain_process_" });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    gauge("lotchain_head_height", "height of the head block", live.height);
+    gauge("lotchain_finalized_height", "height of the last final block", live.finalizedHeight);
+    gauge("lotchain_peers", "connected peers", live.peers);
+    gauge("lotchain_mempool_transactions", "pending transactions", live.mempoolSize);
+    gauge("lotchain_total_supply", "sum of balances and stakes", () => Number(live.totalSupply()));
+    gauge("lotchain_syncing", "1 while catching up with peers", () => (live.syncing() ? 1 : 0));
+    this.blocksImported = new Counter({
+      name: "lotchain_blocks_imported_total",
+      help: "blocks imported, by source",
+      labelNames: ["source"],
+      registers: [registry],
+    });
+    this.blocksRejected = new Counter({
+      name: "lotchain_blocks_rejected_total",
+      help: "blocks rejected, by reason",
+      labelNames: ["reason"],
+      registers: [registry],
+    });
+    this.transactionsAccepted = new Counter({
+      name: "lotchain_transactions_accepted_total",
+      help: "transactions admitted to the mempool, by source",
+      labelNames: ["source"],
+      registers: [registry],
+    });
+    this.transactionsRejected = new Counter({
+      name: "lotchain_transactions_rejected_total",
+      help: "transactions rejected, by reason",
+      labelNames: ["reason"],
+      registers: [registry],
+    });
+    this.reorgs = new Counter({
+      name: "lotchain_reorgs_total",
+      help: "chain reorganisations",
+      registers: [registry],
+    });
+    this.blockImportSeconds = new Histogram({
+      name: "lotchain_block_import_seconds",
+      help: "time to validate and store a block",
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2],
+      registers: [registry],
+    });
+  }
+}

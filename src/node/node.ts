@@ -1,0 +1,338 @@
+import { EventEmitter } from "node:events";
+import { mkdirSync } from "node:fs";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type {
+  ReorgEvent as ApiReorgEvent,
+  NetworkStatus,
+  NodeApi,
+  NodeEvents,
+} from "../api/ports.js";
+import { createApiServer } from "../api/server.js";
+import { Chain } from "../chain/chain.js";
+import type { HeadEvent, ReorgEvent } from "../chain/chain-events.js";
+import { type AddResult, Mempool, type MempoolLimits } from "../chain/mempool.js";
+import type { BlockProducer, Engine } from "../consensus/engine.js";
+import { createEngine } from "../consensus/index.js";
+import type { Block } from "../core/block.js";
+import { isValidationError, reject } from "../core/errors.js";
+import type { Genesis } from "../core/genesis.js";
+import type { KeyPair } from "../core/keys.js";
+import { decodeTransaction, type Transaction } from "../core/transaction.js";
+import { ChainNetwork, type ChainNetworkOptions } from "../net/chain-network.js";
+import { NodeMetrics } from "./metrics.js";
+
+export interface NodeOptions {
+  dataDir: string;
+  genesis: Genesis;
+  /** The validator (PoS) or miner (PoW) key; without it the node validates and relays only. */
+  key?: KeyPair;
+  api: { host: string; port: number; rateLimitPerSecond?: number; adminToken?: string };
+  /** Peer-to-peer settings; undefined runs without a network (tests of one node). */
+  p2p?: Omit<
+    ChainNetworkOptions,
+    | "chain"
+    | "mempool"
+    | "logger"
+    | "dataDir"
+    | "genesis"
+    | "onTransaction"
+    | "onBlockImported"
+    | "onBlockRejected"
+  >;
+  /** PoS: forge blocks without transactions too (default: only when there is something to forge). */
+  forgeEmptyBlocks?: boolean;
+  mempoolLimits?: Partial<MempoolLimits>;
+  logger: Logger;
+  now?: () => number;
+}
+
+const PRUNE_INTERVAL_MS = 60_000;
+
+/**
+ * The node: the composition root. It opens the chain, builds the mempool, starts the network and
+ * the block producer, and serves the API. Data flows one way: input is decoded and validated at
+ * the edge, changes state only through Chain.importBlock and Mempool.add, and fans out as events.
+ */
+export class LotchainNode implements NodeApi {
+  readonly events = new EventEmitter<NodeEvents>();
+  readonly engine: Engine;
+  readonly stats: NodeMetrics;
+  private api?: FastifyInstance;
+  private producer?: BlockProducer;
+  private net?: ChainNetwork;
+  private pruneTimer?: NodeJS.Timeout;
+  private stopping?: Promise<void>;
+  apiUrl = "";
+
+  private constructor(
+    private readonly options: NodeOptions,
+    readonly chain: Chain,
+    readonly mempool: Mempool,
+  ) {
+    this.engine = chain.engine;
+    this.stats = new NodeMetrics({
+      height: () => chain.head.height,
+      finalizedHeight: () => chain.finalizedHeight,
+      peers: () => this.net?.peerCount() ?? 0,
+      mempoolSize: () => mempool.size,
+      totalSupply: () => chain.totalSupply(),
+      syncing: () => this.net?.status().syncing ?? false,
+    });
+  }
+
+  get metrics() {
+    return this.stats.registry;
+  }
+
+  get genesis(): Genesis {
+    return this.options.genesis;
+  }
+
+  private get log(): Logger {
+    return this.options.logger;
+  }
+
+  static async start(options: NodeOptions): Promise<LotchainNode> {
+    mkdirSync(options.dataDir, { recursive: true });
+    const engine = createEngine(options.genesis);
+    const now = options.now ?? Date.now;
+    const log = options.logger;
+    const chain = await Chain.open({
+      dataDir: options.dataDir,
+      genesis: options.genesis,
+      engine,
+      logger: log.child({ component: "chain" }),
+      now,
+    });
+    const mempool = new Mempool({
+      params: chain.params,
+      state: () => chain.stateView(),
+      limits: options.mempoolLimits,
+      now,
+      isIncluded: (id) => chain.hasTransaction(id),
+    });
+    // A transaction the mempool admitted had its signature verified: blocks carrying it skip that.
+    chain.isVerified = (tx) => mempool.has(tx.id);
+    const node = new LotchainNode(options, chain, mempool);
+    try {
+      await node.startParts();
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
+    return node;
+  }
+
+  private async startParts(): Promise<void> {
+    const { chain, mempool, options } = this;
+    chain.on("reorg", (e) => this.onReorg(e));
+    chain.on("head", (e) => this.onHead(e));
+    await this.restorePending();
+    this.pruneTimer = setInterval(() => this.forget(mempool.prune()), PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
+    this.log.info(
+      {
+        chainId: this.genesis.chainId,
+        consensus: this.genesis.consensus.type,
+        height: chain.head.height,
+        head: chain.head.hashHex,
+      },
+      "chain opened",
+    );
+
+    if (options.p2p) {
+      this.net = new ChainNetwork({
+        ...options.p2p,
+        dataDir: options.dataDir,
+        genesis: options.genesis,
+        chain,
+        mempool,
+        logger: this.log.child({ component: "net" }),
+        onTransaction: (tx) => this.admit(tx, "gossip"),
+        onBlockImported: (block, source) => this.stats.blocksImported.inc({ source }),
+        onBlockRejected: (code) => this.stats.blocksRejected.inc({ reason: code }),
+      });
+      await this.net.start();
+      this.log.info(
+        { peerId: this.net.peerId, listen: this.net.listenAddresses() },
+        "p2p listening",
+      );
+    }
+
+    this.api = await createApiServer({
+      node: this,
+      logger: this.log,
+      rateLimitPerSecond: options.api.rateLimitPerSecond,
+      adminToken: options.api.adminToken,
+    });
+    await this.api.listen({ host: options.api.host, port: options.api.port });
+    const address = this.api.server.address();
+    const port = typeof address === "object" && address ? address.port : options.api.port;
+    const host = options.api.host.includes(":") ? `[${options.api.host}]` : options.api.host;
+    this.apiUrl = `http://${host}:${port}`;
+    this.log.info({ url: this.apiUrl }, `API listening on ${this.apiUrl}`);
+
+    if (options.key) {
+      const key = options.key;
+      this.producer = this.engine.createProducer({
+        privateKey: key.privateKey,
+        publicKey: key.publicKey,
+        head: () => chain.headInfo(),
+        selectTransactions: (max) => mempool.selectForBlock(max),
+        submit: (block) => this.importOwnBlock(block),
+        forgeEmptyBlocks: options.forgeEmptyBlocks ?? false,
+        now: options.now ?? Date.now,
+        log: this.log.child({ component: this.engine.type === "pos" ? "forger" : "miner" }),
+      });
+      this.producer.start();
+      this.log.info(
+        { address: key.address, role: this.engine.type === "pos" ? "validator" : "miner" },
+        "producing blocks",
+      );
+    } else {
+      this.log.info("no key: full node (validates and relays, does not produce blocks)");
+    }
+  }
+
+  /** Stops cleanly: API, producer, network, then the store (everything acknowledged is on disk). */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.pruneTimer);
+      await this.api?.close().catch((e) => this.log.warn({ err: e }, "closing the API"));
+      await this.producer?.stop().catch((e) => this.log.warn({ err: e }, "stopping the producer"));
+      await this.net?.stop().catch((e) => this.log.warn({ err: e }, "stopping the network"));
+      await this.chain.close();
+      this.log.info("node stopped");
+    })();
+    return this.stopping;
+  }
+
+  private async importOwnBlock(block: Block): Promise<void> {
+    const end = this.stats.blockImportSeconds.startTimer();
+    try {
+      const result = await this.chain.importBlock(block);
+      this.stats.blocksImported.inc({ source: "own" });
+      this.log.info(
+        {
+          height: block.header.height,
+          hash: block.hashHex,
+          txs: block.transactions.length,
+          status: result.status,
+        },
+        "produced block",
+      );
+      if (result.status === "head") await this.net?.publishBlock(block);
+    } finally {
+      end();
+    }
+  }
+
+  private onHead(e: HeadEvent): void {
+    for (const block of e.applied) {
+      const removed = this.mempool.removeIncluded(block.transactions);
+      this.forget([...removed.included, ...removed.dropped]);
+      this.events.emit("block", block);
+    }
+    this.producer?.onNewHead();
+  }
+
+  private onReorg(e: ReorgEvent): void {
+    this.stats.reorgs.inc();
+    const back = this.mempool.reinject(e.revertedTransactions);
+    const readded = e.revertedTransactions.filter((tx) => back.added.includes(tx.id));
+    this.chain.journalPending(readded).catch((err) => this.log.warn({ err }, "pending journal"));
+    const apiEvent: ApiReorgEvent = {
+      depth: e.depth,
+      commonAncestor: e.commonAncestor,
+      oldHead: e.oldHead,
+      newHead: e.newHead,
+      revertedTransactions: e.revertedTransactions.map((tx) => tx.id),
+      addedTransactions: e.addedTransactions.map((tx) => tx.id),
+    };
+    this.log.warn({ depth: e.depth, ancestor: e.commonAncestor }, "chain reorganised");
+    this.events.emit("reorg", apiEvent);
+  }
+
+  /**
+   * Admits a transaction from the API or from gossip: the mempool's rules, then fan-out. What the
+   * API acknowledges is journaled first, so a node killed with SIGKILL still has it.
+   */
+  private admit(tx: Transaction, source: "api" | "gossip"): void {
+    let result: AddResult;
+    try {
+      if (this.chain.hasTransaction(tx.id))
+        reject("AlreadyIncluded", `transaction ${tx.id} is already in a block`);
+      result = this.mempool.add(tx);
+    } catch (e) {
+      if (isValidationError(e)) this.stats.transactionsRejected.inc({ reason: e.code });
+      throw e;
+    }
+    const gone = result.replaced ? [...result.evicted, result.replaced] : result.evicted;
+    this.forget(gone);
+    this.stats.transactionsAccepted.inc({ source });
+    this.events.emit("transaction", tx);
+    this.producer?.onTransactions();
+  }
+
+  async submitTransaction(tx: Transaction): Promise<{ id: string }> {
+    this.admit(tx, "api");
+    await this.chain.journalPending([tx]);
+    await this.net?.publishTransaction(tx);
+    return { id: tx.id };
+  }
+
+  /** Drops ids from the pending journal (in the background: a leftover is re-checked at start). */
+  private forget(ids: readonly string[]): void {
+    if (ids.length > 0)
+      this.chain.forgetPending(ids).catch((e) => this.log.warn({ err: e }, "pending journal"));
+  }
+
+  /** Re-admits the transactions journaled before a stop or a crash, in nonce order. */
+  private async restorePending(): Promise<void> {
+    const stale: string[] = [];
+    const txs: Transaction[] = [];
+    for (const bytes of await this.chain.loadPending()) {
+      try {
+        txs.push(decodeTransaction(bytes));
+      } catch {
+        // Undecodable bytes cannot name their id; they stay until a rewrite of the journal.
+      }
+    }
+    txs.sort((a, b) => (a.sender === b.sender ? a.nonce - b.nonce : a.sender < b.sender ? -1 : 1));
+    let restored = 0;
+    for (const tx of txs) {
+      try {
+        if (this.chain.hasTransaction(tx.id)) reject("AlreadyIncluded", "included");
+        this.mempool.add(tx);
+        restored++;
+      } catch {
+        stale.push(tx.id);
+      }
+    }
+    this.forget(stale);
+    if (txs.length > 0)
+      this.log.info({ restored, dropped: stale.length }, "restored pending transactions");
+  }
+
+  network(): NetworkStatus {
+    if (!this.net)
+      return {
+        peerId: null,
+        listenAddresses: [],
+        peers: [],
+        syncing: false,
+        syncTargetHeight: null,
+        syncBlocksPerSecond: null,
+      };
+    return this.net.status();
+  }
+
+  banPeer(peerId: string, ms: number): boolean {
+    return this.net?.ban(peerId, ms) ?? false;
+  }
+
+  unbanPeer(peerId: string): boolean {
+    return this.net?.unban(peerId) ?? false;
+  }
+}
