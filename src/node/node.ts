@@ -150,7 +150,7 @@ export class LotchainNode implements NodeApi {
         mempool,
         logger: this.log.child({ component: "net" }),
         onTransaction: (tx) => this.admit(tx, "gossip"),
-        onBlockImported: (block, source) => this.stats.blocksImported.inc({ source }),
+        onBlockImported: (_block, source) => this.stats.blocksImported.inc({ source }),
         onBlockRejected: (code) => this.stats.blocksRejected.inc({ reason: code }),
       });
       await this.net.start();
