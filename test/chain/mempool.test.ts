@@ -474,8 +474,12 @@ describe("mempool: replace-by-fee", () => {
     const a1 = tx(alice, { nonce: 1, fee: 2n });
     pool.add(a0);
     pool.add(a1);
-    expect(codeOf(() => pool.add(tx(alice, { nonce: 0, fee: 2n, amount: 7n })))).toBe("ReplacementUnderpriced");
-    expect(codeOf(() => pool.add(tx(alice, { nonce: 0, fee: 1n, amount: 7n })))).toBe("ReplacementUnderpriced");
+    expect(codeOf(() => pool.add(tx(alice, { nonce: 0, fee: 2n, amount: 7n })))).toBe(
+      "ReplacementUnderpriced",
+    );
+    expect(codeOf(() => pool.add(tx(alice, { nonce: 0, fee: 1n, amount: 7n })))).toBe(
+      "ReplacementUnderpriced",
+    );
     const a0b = tx(alice, { nonce: 0, fee: 3n, amount: 7n });
     expect(pool.add(a0b)).toEqual({
       id: a0b.id,
