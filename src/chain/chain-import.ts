@@ -165,6 +165,12 @@ export class BlockImporter {
     };
     if (!isBetter({ score: info.score, hashHex: block.hashHex }, this.head)) {
       // Its state is unknown until its branch becomes the best: it is fully validated then.
+      // Every rule that needs only the parent is checked now, before anything is stored.
+      this.deps.engine.verifyHeaderAgainstParent(
+        block.header,
+        this.deps.blocks.getHeader(parentHash)!,
+        { headers: this.deps.blocks, now: this.deps.now() },
+      );
       await this.deps.store.batch().putBlock(block, info).write();
       this.deps.blocks.remember(block);
       this.deps.emit("block", { block, status: "side" });

@@ -59,6 +59,18 @@ export interface Engine {
    */
   verifyHeader(header: BlockHeader, parent: BlockHeader, ctx: VerifyContext): void;
 
+  /**
+   * The header rules that need the parent but no state: PoS slot order, slot time and the
+   * randomness signature (all but the lottery); PoW everything. The chain runs them before it
+   * stores a block on a side branch, whose state is unknown until the branch becomes the best,
+   * so a fork of junk costs its sender and not this node's disk.
+   */
+  verifyHeaderAgainstParent(
+    header: BlockHeader,
+    parent: BlockHeader,
+    ctx: Omit<VerifyContext, "validators">,
+  ): void;
+
   /** Cumulative fork-choice score of a block: the parent's score plus this block's weight. */
   score(header: BlockHeader, parentScore: bigint): bigint;
 

@@ -52,6 +52,28 @@ export class PosEngine implements Engine {
 
   // Cheapest checks first; the signature check (the only costly one) comes last.
   verifyHeader(header: BlockHeader, parent: BlockHeader, ctx: VerifyContext): void {
+    this.verifyTiming(header, parent, ctx.now);
+    const seal = posSeal(header, "block");
+    if (ctx.validators.total <= 0n) reject("WrongForger", "the parent state has no validators");
+    const winner = selectForger(
+      ctx.validators,
+      slotSeed(posSeal(parent, "parent").randomness, seal.slot),
+    );
+    if (addressFromPublicKey(header.forger) !== winner)
+      reject("WrongForger", `slot ${seal.slot} was won by ${winner}`);
+    this.verifyRandomnessOf(header, parent);
+  }
+
+  verifyHeaderAgainstParent(
+    header: BlockHeader,
+    parent: BlockHeader,
+    ctx: Omit<VerifyContext, "validators">,
+  ): void {
+    this.verifyTiming(header, parent, ctx.now);
+    this.verifyRandomnessOf(header, parent);
+  }
+
+  private verifyTiming(header: BlockHeader, parent: BlockHeader, now: number): void {
     const seal = posSeal(header, "block");
     const parentSeal = posSeal(parent, "parent");
     if (seal.slot <= parentSeal.slot)
@@ -62,12 +84,13 @@ export class PosEngine implements Engine {
     const start = slotStart(this.clock, seal.slot);
     if (start === undefined || header.timestamp !== start)
       reject("BadTimestamp", `timestamp ${header.timestamp} is not the start of slot ${seal.slot}`);
-    if (start > ctx.now + this.clockDriftMs)
-      reject("FutureBlock", `slot ${seal.slot} starts at ${start}, after now (${ctx.now})`);
-    if (ctx.validators.total <= 0n) reject("WrongForger", "the parent state has no validators");
-    const winner = selectForger(ctx.validators, slotSeed(parentSeal.randomness, seal.slot));
-    if (addressFromPublicKey(header.forger) !== winner)
-      reject("WrongForger", `slot ${seal.slot} was won by ${winner}`);
+    if (start > now + this.clockDriftMs)
+      reject("FutureBlock", `slot ${seal.slot} starts at ${start}, after now (${now})`);
+  }
+
+  private verifyRandomnessOf(header: BlockHeader, parent: BlockHeader): void {
+    const seal = posSeal(header, "block");
+    const parentSeal = posSeal(parent, "parent");
     if (
       !verifyRandomness(
         this.chainId,

@@ -43,6 +43,8 @@ export function expectedTarget(
 }
 
 /** Proof of Work: the header hash under a retargeted target; the chain with most work wins. */
+const NO_VALIDATORS = { entries: [], cumulative: [], total: 0n } as const;
+
 export class PowEngine implements Engine {
   readonly type = "pow";
   readonly finalityDepth = POW_FINALITY_DEPTH;
@@ -77,6 +79,15 @@ export class PowEngine implements Engine {
       reject("BadTarget", `target ${seal.target.toString(16)} is not ${expected.toString(16)}`);
     if (!hashMeetsTarget(hashHeader(header), seal.target))
       reject("InsufficientWork", "block hash is above its target");
+  }
+
+  /** PoW needs no state: every header rule applies before a side block is stored. */
+  verifyHeaderAgainstParent(
+    header: BlockHeader,
+    parent: BlockHeader,
+    ctx: Omit<VerifyContext, "validators">,
+  ): void {
+    this.verifyHeader(header, parent, { ...ctx, validators: NO_VALIDATORS });
   }
 
   /** Cumulative work: each block adds the expected number of hashes its target took. */
