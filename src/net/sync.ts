@@ -1,0 +1,452 @@
+import type { Logger } from "pino";
+import type { Chain, ImportResult } from "../chain/chain.js";
+import type { Block } from "../core/block.js";
+import { equalBytes, toHex } from "../core/bytes.js";
+import { isValidationError, type RejectCode } from "../core/errors.js";
+import { NetError } from "./errors.js";
+import { SYNC_PENALTY, WIRE_LIMITS } from "./protocols.js";
+import { isBetterChain, type PeerBook, type PeerChain } from "./status.js";
+
+/** A peer broke the sync protocol or served invalid blocks: it costs `points`. */
+export class PeerFault extends Error {
+  override readonly name = "PeerFault";
+  constructor(
+    readonly points: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SyncDeps {
+  chain: Chain;
+  peers: PeerBook;
+  log: Logger;
+  /** Blocks of the peer's main chain from height `from`, at most `count` (decoded). */
+  fetchRange(peerId: string, from: number, count: number): Promise<Block[]>;
+  /** The blocks the peer has of `hashes` (decoded; each one of the hashes asked for). */
+  fetchByHash(peerId: string, hashes: string[]): Promise<Block[]>;
+  /** Asks the peer for its status again (which records it and may kick sync). */
+  refreshStatus(peerId: string): Promise<void>;
+  penalize(peerId: string, points: number, reason: string): void;
+  onImported(block: Block): void;
+  onRejected(code: RejectCode): void;
+}
+
+export interface SyncTuning {
+  /** blocks per range request */
+  batchBlocks: number;
+  /** how long a peer that failed us is passed over */
+  cooldownMs: number;
+  /** how far back, at most, the parents of a gossiped orphan are fetched one by one */
+  maxAncestorWalk: number;
+  /** minimum time between two progress lines in the log */
+  progressLogMs: number;
+}
+
+export const DEFAULT_SYNC_TUNING: SyncTuning = {
+  batchBlocks: WIRE_LIMITS.maxRangeBlocks,
+  cooldownMs: 15_000,
+  maxAncestorWalk: 32,
+  progressLogMs: 2_000,
+};
+
+export interface SyncProgress {
+  syncing: boolean;
+  targetHeight: number | null;
+  blocksPerSecond: number | null;
+}
+
+/**
+ * How a sync with one peer ended: "synced" (its chain imported as far as it served it),
+ * "stale" (it had nothing where its status said it had blocks), "diverged" (its chain leaves
+ * ours below our finalized height: we cannot switch), "moved" (its main chain changed under us),
+ * "failed" (it timed out, was unreachable, or its blocks are not decidable yet).
+ */
+type Outcome = "synced" | "stale" | "diverged" | "moved" | "failed";
+
+/** Codes of a block that say nothing bad of the peer that served it. */
+const NOT_PEER_FAULT = new Set<RejectCode>(["FutureBlock", "BelowFinality", "UnknownParent"]);
+
+type Settled = { blocks: Block[] } | { error: unknown };
+const settle = (p: Promise<Block[]>): Promise<Settled> =>
+  p.then(
+    (blocks) => ({ blocks }),
+    (error: unknown) => ({ error }),
+  );
+
+/**
+ * Catches this node up with better chains its peers report.
+ *
+ * Range sync, one peer at a time, the best first: find where the peer's main chain meets ours
+ * (probe its block at min(our height, its height); while neither that block nor its parent is
+ * stored here, probe 1, 2, 4, … blocks lower, never below our finalized height), then import
+ * its main chain upward in batches, the next batch in flight while the current one imports.
+ * Every batch must be contiguous (heights and parent hashes) and start where the last ended;
+ * the chain validates every block and moves to the better fork by its own fork-choice rule.
+ * A peer that serves invalid or mismatching data is penalised; one that fails (timeout, not
+ * reachable, nothing to serve) is passed over for a while and the next best peer is tried.
+ *
+ * The parents of a gossiped orphan are fetched by hash from the peer that relayed it (it
+ * accepted the block, so it stores them), one after another up to maxAncestorWalk; a longer gap
+ * is left to range sync.
+ */
+export class Syncer {
+  readonly #deps: SyncDeps;
+  readonly #tuning: SyncTuning;
+  readonly #cooldown = new Map<string, number>();
+  readonly #walks = new Map<string, Promise<void>>();
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = false;
+  // progress of the current sync run
+  #target: number | null = null;
+  #runStarted = 0;
+  #runImported = 0;
+  #lastProgressLog = 0;
+
+  constructor(deps: SyncDeps, tuning: Partial<SyncTuning> = {}) {
+    this.#deps = deps;
+    this.#tuning = { ...DEFAULT_SYNC_TUNING, ...tuning };
+  }
+
+  progress(): SyncProgress {
+    if (this.#target === null) return { syncing: false, targetHeight: null, blocksPerSecond: null };
+    const seconds = (Date.now() - this.#runStarted) / 1000;
+    return {
+      syncing: true,
+      targetHeight: this.#target,
+      blocksPerSecond: seconds > 0 ? Math.round((this.#runImported / seconds) * 10) / 10 : 0,
+    };
+  }
+
+  /** Runs sync if a peer has a better chain; while running, makes it look again when done. */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#loop().finally(() => {
+      this.#running = undefined;
+    });
+  }
+
+  /** Stops after the current step; resolves once the sync loop and ancestor walks are done. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all([this.#running, ...this.#walks.values()]);
+  }
+
+  /** A gossiped block whose ancestor `missing` we lack, relayed by `peerId`. */
+  onOrphan(peerId: string, block: Block, missing: string): void {
+    if (this.#stopped) return;
+    const gap = block.header.height - this.#deps.chain.head.height;
+    if (this.#target !== null || gap > this.#tuning.maxAncestorWalk) {
+      // Far behind (or syncing already): range sync does it in batches.
+      this.#refresh(peerId);
+      return;
+    }
+    if (this.#walks.has(missing)) return;
+    const walk = this.#walkBack(peerId, missing)
+      .catch((err: unknown) => {
+        if (!this.#onPeerError(peerId, err, "fetching a missing parent"))
+          this.#deps.log.error({ err, peerId }, "fetching a missing parent failed");
+      })
+      .finally(() => this.#walks.delete(missing));
+    this.#walks.set(missing, walk);
+  }
+
+  async #walkBack(peerId: string, first: string): Promise<void> {
+    const { chain, log } = this.#deps;
+    let missing = first;
+    for (let step = 0; step < this.#tuning.maxAncestorWalk; step++) {
+      if (this.#stopped) return;
+      const [parent] = await this.#deps.fetchByHash(peerId, [missing]);
+      if (parent === undefined) {
+        this.#deps.penalize(
+          peerId,
+          SYNC_PENALTY.missingParent,
+          `did not serve ${missing}, the parent of a block it relayed`,
+        );
+        return;
+      }
+      const result = await this.#import(parent);
+      if (result === undefined) return;
+      if (result.status !== "orphan") {
+        log.info(
+          { peerId, fetched: step + 1, height: chain.head.height, head: chain.head.hashHex },
+          "fetched the missing parents of a gossiped block",
+        );
+        return;
+      }
+      missing = result.missingParent!;
+    }
+    this.#refresh(peerId);
+  }
+
+  #refresh(peerId: string): void {
+    this.#deps
+      .refreshStatus(peerId)
+      .catch((err: unknown) => this.#deps.log.debug({ err, peerId }, "status refresh failed"));
+  }
+
+  /** Imports one block; undefined when it is not decidable now (not the peer's fault). */
+  async #import(block: Block): Promise<ImportResult | undefined> {
+    try {
+      const result = await this.#deps.chain.importBlock(block);
+      if (result.status === "head" || result.status === "side") this.#deps.onImported(block);
+      return result;
+    } catch (e) {
+      if (!isValidationError(e)) throw e;
+      this.#deps.onRejected(e.code);
+      if (NOT_PEER_FAULT.has(e.code)) {
+        this.#deps.log.debug(
+          { block: block.hashHex, code: e.code, reason: e.message },
+          "fetched block not importable now",
+        );
+        return undefined;
+      }
+      throw new PeerFault(
+        SYNC_PENALTY.invalidBlock,
+        `invalid block ${block.hashHex} at height ${block.header.height}: ${e.code} (${e.message})`,
+      );
+    }
+  }
+
+  #eligible(peerId: string): boolean {
+    const until = this.#cooldown.get(peerId);
+    if (until === undefined) return true;
+    if (until > Date.now()) return false;
+    this.#cooldown.delete(peerId);
+    return true;
+  }
+
+  async #loop(): Promise<void> {
+    const { chain, peers, log } = this.#deps;
+    try {
+      while (!this.#stopped) {
+        this.#again = false;
+        const peer = peers.best(chain.head, (id) => this.#eligible(id));
+        if (peer === undefined) {
+          if (this.#again) continue;
+          break;
+        }
+        let outcome: Outcome;
+        let imported = 0;
+        try {
+          ({ outcome, imported } = await this.#syncWith(peer));
+        } catch (err) {
+          // Anything but the peer's doing (the chain closed, a store error) ends the loop.
+          if (!this.#onPeerError(peer.peerId, err, "syncing")) throw err;
+          outcome = "failed";
+        }
+        if (this.#stopped) break;
+        if (await this.#settleOutcome(peer, outcome, imported)) continue;
+        this.#cooldown.set(peer.peerId, Date.now() + this.#tuning.cooldownMs);
+      }
+    } catch (err) {
+      if (!this.#stopped) log.error({ err }, "sync stopped by an error");
+    } finally {
+      this.#target = null;
+    }
+  }
+
+  /** After a sync with `peer`: true to go on at once, false to pass the peer over for a while. */
+  async #settleOutcome(peer: PeerChain, outcome: Outcome, imported: number): Promise<boolean> {
+    const { chain, peers, log } = this.#deps;
+    const { peerId, status: claimed } = peer;
+    switch (outcome) {
+      case "synced":
+        if (!isBetterChain(claimed, chain.head)) return true;
+        if (imported > 0) {
+          // It served all it had: its chain may have changed since it told us; ask again.
+          await this.#deps.refreshStatus(peerId).catch(() => undefined);
+          return true;
+        }
+        this.#deps.penalize(
+          peerId,
+          SYNC_PENALTY.emptyClaim,
+          `claimed a chain of height ${claimed.height} but served nothing better than ours`,
+        );
+        return false;
+      case "stale": {
+        // Nothing where its status said it had blocks: a reorganisation to a shorter chain
+        // (PoW: more work in fewer blocks) is honest, the same claim again is not.
+        await this.#deps.refreshStatus(peerId).catch(() => undefined);
+        const now = peers.get(peerId)?.status;
+        if (now !== undefined && now.headHash === claimed.headHash)
+          this.#deps.penalize(
+            peerId,
+            SYNC_PENALTY.emptyClaim,
+            `claimed a chain of height ${claimed.height} but served no block at our height`,
+          );
+        return false;
+      }
+      case "moved":
+        await this.#deps.refreshStatus(peerId).catch(() => undefined);
+        return imported > 0;
+      case "diverged":
+        log.warn(
+          { peerId, height: claimed.height, finalized: chain.finalizedHeight },
+          "peer's chain leaves ours below the finalized height; not following it",
+        );
+        return false;
+      case "failed":
+        return false;
+    }
+  }
+
+  /** Penalises and logs what a peer did wrong; false when the error is not the peer's doing. */
+  #onPeerError(peerId: string, err: unknown, doing: string): boolean {
+    const { log } = this.#deps;
+    if (err instanceof PeerFault) {
+      log.warn({ peerId, reason: err.message }, `peer misbehaved while ${doing}`);
+      this.#deps.penalize(peerId, err.points, err.message);
+      return true;
+    }
+    if (isValidationError(err)) {
+      // A response that does not decode.
+      log.warn({ peerId, reason: err.message }, `undecodable response while ${doing}`);
+      this.#deps.penalize(peerId, SYNC_PENALTY.badResponse, `bad response: ${err.message}`);
+      return true;
+    }
+    if (err instanceof NetError) {
+      if (err.code === "Timeout")
+        this.#deps.penalize(peerId, SYNC_PENALTY.timeout, `timed out while ${doing}`);
+      log.debug({ peerId, code: err.code, reason: err.message }, `${doing} failed`);
+      return true;
+    }
+    return false;
+  }
+
+  /** Blocks of the peer's main chain from `from`, checked to be contiguous from there. */
+  async #range(peerId: string, from: number, count: number): Promise<Block[]> {
+    const blocks = await this.#deps.fetchRange(peerId, from, count);
+    if (blocks.length > count)
+      throw new PeerFault(SYNC_PENALTY.badResponse, `sent ${blocks.length} blocks for ${count}`);
+    blocks.forEach((block, i) => {
+      if (block.header.height !== from + i)
+        throw new PeerFault(
+          SYNC_PENALTY.badResponse,
+          `sent height ${block.header.height} where ${from + i} belongs`,
+        );
+      const previous = blocks[i - 1];
+      if (previous && !equalBytes(block.header.previousHash, previous.hash))
+        throw new PeerFault(
+          SYNC_PENALTY.badResponse,
+          `sent blocks that do not chain at ${from + i}`,
+        );
+    });
+    return blocks;
+  }
+
+  #isStored(hash: string): boolean {
+    return this.#deps.chain.getHeader(hash) !== undefined;
+  }
+
+  /**
+   * The first batch to import: it starts at a block of the peer's main chain that we store, or
+   * whose parent we store. Below the first guess, probes one block at a time.
+   */
+  async #findStart(
+    peer: PeerChain,
+  ): Promise<{ batch: Block[]; asked: number } | "stale" | "diverged" | "failed"> {
+    const { chain } = this.#deps;
+    let from = Math.min(chain.head.height, peer.status.height);
+    let count = this.#tuning.batchBlocks;
+    for (let step = 1; !this.#stopped; step *= 2) {
+      const batch = await this.#range(peer.peerId, from, count);
+      const first = batch[0];
+      if (first === undefined) return "stale";
+      if (this.#isStored(first.hashHex) || this.#isStored(toHex(first.header.previousHash)))
+        return { batch, asked: count };
+      const floor = chain.finalizedHeight;
+      if (from <= floor || from === 0) return "diverged";
+      from = Math.max(floor, from - step);
+      count = 1;
+    }
+    return "failed";
+  }
+
+  async #syncWith(peer: PeerChain): Promise<{ outcome: Outcome; imported: number }> {
+    const { chain, log } = this.#deps;
+    const { peerId } = peer;
+    this.#startRun(peer.status.height);
+    log.info(
+      { peerId, height: chain.head.height, target: peer.status.height },
+      "syncing from a peer with a better chain",
+    );
+    let imported = 0;
+    const started = Date.now();
+    const found = await this.#findStart(peer);
+    if (typeof found === "string") return { outcome: found, imported };
+    let { batch, asked } = found;
+    for (;;) {
+      const last = batch[batch.length - 1]!;
+      // Keep asking while the peer fills whole batches: its chain may have grown meanwhile.
+      const next =
+        batch.length === asked && !this.#stopped
+          ? settle(this.#range(peerId, last.header.height + 1, this.#tuning.batchBlocks))
+          : undefined;
+      for (const block of batch) {
+        if (this.#stopped) return { outcome: "failed", imported };
+        const result = await this.#import(block);
+        if (result === undefined) return { outcome: "failed", imported };
+        if (result.status === "orphan")
+          throw new PeerFault(
+            SYNC_PENALTY.badResponse,
+            `served block ${block.hashHex} without the parent it builds on`,
+          );
+        if (result.status !== "known") {
+          imported++;
+          this.#runImported++;
+        }
+      }
+      this.#logProgress(peerId);
+      if (next === undefined) break;
+      const settled = await next;
+      if ("error" in settled) throw settled.error;
+      batch = settled.blocks;
+      asked = this.#tuning.batchBlocks;
+      if (batch.length === 0) break;
+      if (!equalBytes(batch[0]!.header.previousHash, last.hash)) {
+        log.debug({ peerId, height: last.header.height }, "peer's main chain changed during sync");
+        return { outcome: "moved", imported };
+      }
+    }
+    const seconds = (Date.now() - started) / 1000;
+    log.info(
+      {
+        peerId,
+        imported,
+        height: chain.head.height,
+        head: chain.head.hashHex,
+        seconds: Math.round(seconds * 100) / 100,
+        blocksPerSecond: seconds > 0 ? Math.round(imported / seconds) : imported,
+      },
+      "sync finished",
+    );
+    return { outcome: "synced", imported };
+  }
+
+  #startRun(target: number): void {
+    if (this.#target === null) {
+      this.#runStarted = Date.now();
+      this.#runImported = 0;
+      this.#lastProgressLog = this.#runStarted;
+    }
+    this.#target = target;
+  }
+
+  #logProgress(peerId: string): void {
+    const now = Date.now();
+    if (now - this.#lastProgressLog < this.#tuning.progressLogMs) return;
+    this.#lastProgressLog = now;
+    const { targetHeight, blocksPerSecond } = this.progress();
+    this.#deps.log.info(
+      { peerId, height: this.#deps.chain.head.height, target: targetHeight, blocksPerSecond },
+      "sync progress",
+    );
+  }
+}

@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { toHex } from "../../src/core/bytes.js";
+import { makeTransaction } from "../../src/core/transaction.js";
+import { BlockTreeModel, CHAIN_ID, KEYS, testGenesis, tx } from "../chain/chain-fixtures.js";
+import { ChainTestNet, isPeer, knows, logged, scoreOf, withChainId } from "./chain-harness.js";
+import { sleep, TestNetwork, waitFor } from "./helpers.js";
+
+const genesis = testGenesis("pos");
+const BLOCK_TOPIC = `/lotchain/${CHAIN_ID}/block/1`;
+const TX_TOPIC = `/lotchain/${CHAIN_ID}/tx/1`;
+
+describe("chain network: gossip and status", () => {
+  const net = new ChainTestNet();
+  const raw = new TestNetwork();
+  afterEach(async () => {
+    await raw.cleanup();
+    await net.cleanup();
+  });
+
+  it("a transaction published on A reaches B's mempool, and a bad one is rejected", async () => {
+    const a = await net.node(genesis);
+    const b = await net.node(genesis, { bootstrap: [a] });
+    await waitFor("gossip mesh", () => b.net.gossipPeers().tx.includes(a.net.peerId));
+    await waitFor("handshake", () => knows(a, b) && knows(b, a));
+
+    const transfer = tx(KEYS.alice, 0, { to: KEYS.bob, amount: 5n });
+    a.mempool.add(transfer);
+    await a.net.publishTransaction(transfer);
+    await waitFor("B has the transaction", () => b.mempool.has(transfer.id), 5_000);
+
+    // A transaction with a signature that does not verify costs the relaying peer points.
+    const forged = makeTransaction(
+      { ...tx(KEYS.bob, 0, { to: KEYS.alice }) },
+      new Uint8Array(64).fill(7),
+    );
+    const evil = await raw.node({ bootstrap: [a.net.listenAddresses()[0]!] });
+    await waitFor("evil sees A's topic", () => evil.topicPeers(TX_TOPIC).includes(a.net.peerId));
+    await evil.publish(TX_TOPIC, forged.encoded);
+    await waitFor("evil penalised", () => (scoreOf(a, evil.peerId) ?? 0) < 0, 5_000);
+    expect(a.mempool.has(forged.id)).toBe(false);
+    // B never hears of it: A does not relay what it rejects.
+    await sleep(200);
+    expect(b.mempool.has(forged.id)).toBe(false);
+  });
+
+  it("a block gossiped from A is imported by B", async () => {
+    const model = new BlockTreeModel(genesis);
+    const a = await net.node(genesis);
+    const b = await net.node(genesis, { bootstrap: [a] });
+    await waitFor("gossip mesh", () => b.net.gossipPeers().block.includes(a.net.peerId));
+
+    const transfer = tx(KEYS.alice, 0, { to: KEYS.bob });
+    const block = model.child(model.genesisBlock, [transfer]);
+    expect((await a.chain.importBlock(block)).status).toBe("head");
+    await a.net.publishBlock(block);
+    await waitFor("B imported it", () => b.chain.head.hashHex === block.hashHex, 5_000);
+    expect(b.imported.map((i) => [i.block.hashHex, i.source])).toEqual([[block.hashHex, "gossip"]]);
+    expect(b.chain.totalSupply()).toBe(a.chain.totalSupply());
+    // A alone (no peers) publishing is fine too.
+    await b.net.stop();
+    await a.net.publishBlock(model.child(block, []));
+  });
+
+  it("an orphan block makes the node fetch its parents by hash from the relaying peer", async () => {
+    const model = new BlockTreeModel(genesis);
+    const quiet = { statusIntervalMs: 60_000 }; // no periodic status: only the orphan path
+    const a = await net.node(genesis, { options: quiet });
+    const b = await net.node(genesis, { bootstrap: [a], options: quiet });
+    await waitFor("gossip mesh", () => b.net.gossipPeers().block.includes(a.net.peerId));
+    await waitFor("handshake", () => knows(a, b) && knows(b, a));
+
+    const blocks = model.extend(model.genesisBlock, 4);
+    for (const block of blocks) await a.chain.importBlock(block);
+    const tip = blocks[3]!;
+    await a.net.publishBlock(tip);
+    await waitFor("B reached the tip", () => b.chain.head.hashHex === tip.hashHex, 5_000);
+    expect(b.chain.head.height).toBe(4);
+    expect(b.chain.orphanCount).toBe(0);
+    const fetched = logged(b, "fetched the missing parents of a gossiped block");
+    expect(fetched).toHaveLength(1);
+    expect(fetched[0]!.fetched).toBe(3);
+    expect(logged(b, "syncing from a peer with a better chain")).toHaveLength(0);
+  });
+
+  it("a peer on another genesis is told why, disconnected and banned (not redialled)", async () => {
+    const a = await net.node(genesis);
+    const other = testGenesis("pos", { blockReward: 6 }); // same chain id, another genesis hash
+    const c = await net.node(other, { bootstrap: [a] });
+    const reason = `genesis mismatch: ours ${a.chain.genesisHash}, yours ${c.chain.genesisHash}`;
+
+    await waitFor(
+      "both banned each other",
+      () =>
+        a.net.banned().some((b) => b.peerId === c.net.peerId) &&
+        c.net.banned().some((b) => b.peerId === a.net.peerId),
+      5_000,
+    );
+    // A said why; C heard it (as A's answer, or found it in A's status itself).
+    const refusedByA = a.logs.filter((l) => l.msg.includes("another network"));
+    expect(refusedByA.map((l) => l.reason)).toContain(reason);
+    const cReasons = c.logs.filter((l) => l.msg.includes("another network")).map((l) => l.reason);
+    expect(
+      cReasons.some(
+        (r) =>
+          r === `peer refused us: ${reason}` ||
+          r === `genesis mismatch: ours ${c.chain.genesisHash}, yours ${a.chain.genesisHash}`,
+      ),
+    ).toBe(true);
+    await waitFor("disconnected", () => !isPeer(a, c.net) && !isPeer(c, a.net), 5_000);
+    await sleep(1_500); // C's bootstrap dialer would have redialled by now
+    expect(isPeer(a, c.net) || isPeer(c, a.net)).toBe(false);
+    expect(a.net.peerChains()).toHaveLength(0);
+
+    // The admin can lift the ban.
+    expect(a.net.unban(c.net.peerId)).toBe(true);
+    expect(a.net.unban(c.net.peerId)).toBe(false);
+  });
+
+  it("a peer on another chain id is told so and banned", async () => {
+    const a = await net.node(genesis);
+    const d = await net.node(withChainId(genesis, "another-chain"), { bootstrap: [a] });
+    await waitFor("A banned D", () => a.net.banned().some((b) => b.peerId === d.net.peerId), 5_000);
+    const reasons = [...a.logs, ...d.logs].map((l) => l.reason);
+    expect(reasons).toContain(`chain id mismatch: ours ${CHAIN_ID}, yours another-chain`);
+    await waitFor("D banned A", () => d.net.banned().some((b) => b.peerId === a.net.peerId), 5_000);
+  });
+
+  it("a peer gossiping invalid blocks is rejected, penalised and at last banned", async () => {
+    const model = new BlockTreeModel(genesis);
+    const a = await net.node(genesis);
+    const b = await net.node(genesis, { bootstrap: [a] });
+    const evil = await raw.node({ bootstrap: [a.net.listenAddresses()[0]!] });
+    await waitFor("evil sees A's topic", () => evil.topicPeers(BLOCK_TOPIC).includes(a.net.peerId));
+
+    // Signed by a key that did not win the slot.
+    const wrongForger = (slot: number) =>
+      model.child(model.genesisBlock, [], { forgerOverride: KEYS.alice, minSlot: slot });
+    await evil.publish(BLOCK_TOPIC, wrongForger(1).encoded);
+    await waitFor("penalised", () => (scoreOf(a, evil.peerId) ?? 0) < 0, 5_000);
+    expect(a.rejected).toContain("WrongForger");
+    expect(a.chain.head.height).toBe(0);
+
+    // Undecodable bytes, then more invalid blocks: the score sinks to the ban threshold.
+    await evil.publish(BLOCK_TOPIC, new Uint8Array([0x83, 1, 2, 3]));
+    for (let i = 2; i <= 12; i++) await evil.publish(BLOCK_TOPIC, wrongForger(i).encoded);
+    await waitFor("evil banned", () => a.net.banned().some((x) => x.peerId === evil.peerId), 5_000);
+    await waitFor("evil disconnected", () => !isPeer(a, evil), 5_000);
+    expect(a.rejected).toContain("Malformed");
+    // The honest peer is untouched and still gets A's blocks.
+    expect(isPeer(a, b.net)).toBe(true);
+    expect(scoreOf(a, b.net.peerId)).toBe(0);
+    const good = model.child(model.genesisBlock, []);
+    await a.chain.importBlock(good);
+    await a.net.publishBlock(good);
+    await waitFor("B got the good block", () => b.chain.head.hashHex === good.hashHex, 5_000);
+    expect(b.rejected).toEqual([]);
+  });
+
+  it("status() reports the node's network view", async () => {
+    const a = await net.node(genesis);
+    const b = await net.node(genesis, { bootstrap: [a] });
+    await waitFor("handshake", () => knows(a, b));
+    const status = a.net.status();
+    expect(status.peerId).toBe(a.net.peerId);
+    expect(status.listenAddresses[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//);
+    expect(status.peers.map((p) => p.peerId)).toEqual([b.net.peerId]);
+    expect(status.syncing).toBe(false);
+    expect(status.syncTargetHeight).toBeNull();
+    expect(a.net.peerCount()).toBe(1);
+    const seen = a.net.peerChains()[0]!.status;
+    expect(seen).toMatchObject({
+      chainId: CHAIN_ID,
+      genesisHash: b.chain.genesisHash,
+      height: 0,
+      headHash: toHex(b.chain.head.hash),
+      score: b.chain.head.score,
+    });
+  });
+});
