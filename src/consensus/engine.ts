@@ -97,6 +97,11 @@ export interface ProducerDeps {
   submit(block: Block): Promise<void>;
   /** Forge blocks without transactions too (PoS); PoW always mines. */
   forgeEmptyBlocks: boolean;
+  /**
+   * True while the node is catching up with peers that have a better chain: a block produced
+   * on a stale head would only start a fork, so the producer waits.
+   */
+  paused?: () => boolean;
   now(): number;
   log: {
     info(obj: object, msg?: string): void;

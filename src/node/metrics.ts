@@ -19,7 +19,7 @@ export class NodeMetrics {
     syncing: () => boolean;
   }) {
     const registry = this.registry;
-    collectDefaultMetrics({ register: registry, prefix: "lotchain_process_" });
+    collectDefaultMetrics({ register: registry, prefix: "lotchain_" });
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,

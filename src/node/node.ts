@@ -182,6 +182,7 @@ export class LotchainNode implements NodeApi {
         selectTransactions: (max) => mempool.selectForBlock(max),
         submit: (block) => this.importOwnBlock(block),
         forgeEmptyBlocks: options.forgeEmptyBlocks ?? false,
+        paused: () => this.net?.status().syncing ?? false,
         now: options.now ?? Date.now,
         log: this.log.child({ component: this.engine.type === "pos" ? "forger" : "miner" }),
       });

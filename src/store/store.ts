@@ -17,6 +17,7 @@ import {
   StoreCorruptError,
   type UndoData,
 } from "./codec.js";
+import { GroupCommit } from "./group-commit.js";
 import {
   blockKey,
   childPrefix,
@@ -197,17 +198,19 @@ export class ChainStore {
   // ---- the pending-transaction journal: what the node acknowledged survives kill -9
 
   /** Writes acknowledged transactions; resolves once LevelDB has them (before the API answers). */
-  async putPending(txs: readonly { id: string; encoded: Uint8Array }[]): Promise<void> {
-    if (txs.length === 0) return;
-    await this.db.batch(
+  putPending(txs: readonly { id: string; encoded: Uint8Array }[]): Promise<void> {
+    return this.journal.add(
       txs.map((tx) => ({
         type: "put" as const,
         key: pendingKey(hashBytes(tx.id)),
         value: tx.encoded,
       })),
-      { sync: this.sync },
     );
   }
+
+  private readonly journal = new GroupCommit<{ type: "put"; key: Uint8Array; value: Uint8Array }>(
+    (ops) => this.db.batch(ops, { sync: this.sync }),
+  );
 
   async deletePending(ids: readonly string[]): Promise<void> {
     if (ids.length === 0 || !this.isOpen) return;

@@ -93,6 +93,7 @@ export class PosForger implements BlockProducer {
     const head = this.deps.head();
     const parent = head.header;
     if (parent.seal.type !== "pos" || slot <= parent.seal.slot) return;
+    if (this.deps.paused?.()) return;
     if (!this.wins(head, slot)) return;
     const transactions = transactionsThatFit(this.deps.selectTransactions(MAX_BLOCK_TRANSACTIONS));
     if (transactions.length === 0 && !this.deps.forgeEmptyBlocks) {

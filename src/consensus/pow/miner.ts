@@ -135,6 +135,8 @@ export class PowMiner implements BlockProducer {
   }
 
   private buildTemplate(): Template | undefined {
+    // While catching up, mining on a stale head would only fork; the refresh timer retries.
+    if (this.deps.paused?.()) return undefined;
     const head = this.deps.head();
     const parent = head.header;
     if (parent.seal.type !== "pow") return undefined;

@@ -1,0 +1,191 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { verify } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { keyPairFromSeed, publicKeyObject } from "../src/core/keys.js";
+import {
+  signTransaction,
+  type TransactionJson,
+  transactionSigningBytes,
+  transactionToJson,
+} from "../src/core/transaction.js";
+import { median, rate, round } from "./raw.js";
+
+const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const CHAIN = "lotchain-bench-api";
+const SENDERS = 128;
+const PER_SENDER = 32; // 4096 transactions: the default mempool size
+
+async function startNode(
+  dir: string,
+  genesis: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      "node",
+      "--data-dir",
+      join(dir, "data"),
+      "--genesis",
+      genesis,
+      "--api-port",
+      "0",
+      "--p2p-port",
+      "0",
+      "--rate-limit",
+      "0",
+      "--log-level",
+      "info",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let buffer = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`node exited with ${code}`)));
+    child.stdout!.on("data", (d: Buffer) => {
+      buffer += d.toString();
+      const m = /"url":"(http:[^"]+)"/.exec(buffer);
+      if (m) resolve(m[1]!);
+    });
+  });
+  child.stdout!.resume();
+  return { child, url };
+}
+
+/** User plus system CPU seconds of a process (Linux /proc). */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+function post(agent: Agent, url: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/v1/transactions`,
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+async function residentBytes(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /lotchain_process_resident_memory_bytes (\d+)/.exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+/**
+ * API ingest: signed transactions accepted per second over HTTP by one node process (no key, so
+ * they accumulate in its mempool), from concurrent clients, beside the raw Ed25519 verification
+ * rate of one core measured in the same run; and the resident memory of the node before and
+ * after its mempool is full (4096 transactions).
+ */
+export async function run(): Promise<Record<string, number>> {
+  const senders = Array.from({ length: SENDERS }, (_, i) =>
+    keyPairFromSeed(new Uint8Array(32).fill(i + 1).map((b, j) => (j === 0 ? 0xa0 : b))),
+  );
+  const dir = mkdtempSync(join(tmpdir(), "lotchain-bench-api-"));
+  const genesis = join(dir, "genesis.json");
+  writeFileSync(
+    genesis,
+    JSON.stringify({
+      chainId: CHAIN,
+      timestamp: Date.now(),
+      consensus: { type: "pos", slotMs: 1000, finalityDepth: 64 },
+      alloc: Object.fromEntries(senders.map((s) => [s.address, "1000000000"])),
+      validators: { [senders[0]!.address]: "1" },
+      exchange: [],
+      blockReward: "0",
+      minFee: "1",
+    }),
+  );
+  const txs = [];
+  for (let n = 0; n < PER_SENDER; n++)
+    for (const s of senders)
+      txs.push(
+        signTransaction(
+          {
+            chainId: CHAIN,
+            type: "TRANSFER",
+            senderPublicKey: s.publicKey,
+            receiver: senders[(n + 1) % SENDERS]!.address,
+            amount: 1n,
+            fee: 1n,
+            nonce: n,
+            timestamp: Date.now(),
+          },
+          s.privateKey,
+        ),
+      );
+  const bodies: string[] = txs.map((tx) =>
+    JSON.stringify(transactionToJson(tx) as TransactionJson),
+  );
+  const ready = txs.map((tx) => ({
+    key: publicKeyObject(tx.senderPublicKey),
+    msg: transactionSigningBytes(tx),
+    sig: tx.signature,
+  }));
+  let i = 0;
+  const rawVerify = () => {
+    const r = ready[i++ % ready.length]!;
+    return verify(null, r.msg, r.key, r.sig);
+  };
+  const rawBefore = rate(700, rawVerify);
+
+  const { child, url } = await startNode(dir, genesis);
+  try {
+    const rssBefore = await residentBytes(url);
+    const concurrency = 32;
+    const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+    const cpuBefore = processCpuSeconds(child.pid!);
+    let next = 0;
+    let accepted = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++]!;
+          if ((await post(agent, url, body)) === 202) accepted++;
+        }
+      }),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    const nodeCpu = processCpuSeconds(child.pid!) - cpuBefore;
+    agent.destroy();
+    const rssAfter = await residentBytes(url);
+    const rawAfter = rate(700, rawVerify);
+    const raw = median([rawBefore, rawAfter]);
+    const perSecond = accepted / seconds;
+    return {
+      "api.acceptedTxPerSec": round(perSecond),
+      "api.accepted": accepted,
+      "api.concurrentClients": concurrency,
+      "api.rawVerifyPerSec": round(raw),
+      "api.ratioToRawVerify": round(perSecond / raw, 3),
+      // CPU time of the node process per accepted transaction, against one raw verification:
+      // what ingest costs the node itself, whatever the load generator on the same cores costs.
+      "api.nodeCpuMicrosPerTx": round((nodeCpu * 1e6) / accepted),
+      "api.rawVerifyMicros": round(1e6 / raw),
+      "api.mempoolFullRssMiB": round(rssAfter / 2 ** 20, 1),
+      "api.mempoolGrowthMiB": round((rssAfter - rssBefore) / 2 ** 20, 1),
+      "api.mempoolTransactions": accepted,
+    };
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
