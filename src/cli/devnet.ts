@@ -204,7 +204,10 @@ export function registerDevnetCommand(program: Command): void {
       await stopAll(1);
       return;
     }
-    const rows = plan.nodes.map(({ keyFile: _k, ...n }) => n);
+    const rows = plan.nodes.map(({ keyFile: _k, ...n }, i) => ({
+      ...n,
+      pid: children[i]!.pid ?? null,
+    }));
     print(flags, { genesis: plan.genesisFile, dir, nodes: rows }, () =>
       [
         `lotchain devnet: ${rows.length} nodes, ${flags.consensus.toUpperCase()}, genesis ${plan.genesisFile}`,

@@ -272,3 +272,35 @@ describe("bad requests get their status code and JSON error, and change nothing"
     expect(fresh).toMatchObject({ balance: "0", stake: "0", nonce: 0, pendingNonce: 0 });
   });
 });
+
+describe("rate limiting", () => {
+  it("answers 429 with a JSON error once a client exceeds the POST limit, and changes nothing", async () => {
+    const limited = await startTestNode({
+      genesis: posGenesis({ validator: forger, alloc: { [alice.address]: "1000" } }),
+      rateLimitPerSecond: 3,
+    });
+    try {
+      const statuses: number[] = [];
+      let lastBody: { error?: string; message?: string } = {};
+      for (let nonce = 0; nonce < 8; nonce++) {
+        const r = await postJson(
+          `${limited.url}/v1/transactions`,
+          tx(alice, { to: bob.address, amount: 1n, nonce }),
+        );
+        statuses.push(r.status);
+        if (r.status === 429) lastBody = r.body;
+      }
+      expect(statuses).toContain(429);
+      expect(lastBody.error).toBe("RateLimited");
+      expect(typeof lastBody.message).toBe("string");
+      const accepted = statuses.filter((s) => s === 202).length;
+      const pool = (await getJson(`${limited.url}/v1/mempool`)).body.transactions;
+      expect(pool).toHaveLength(accepted);
+      // Reads are not limited.
+      for (let i = 0; i < 10; i++)
+        expect((await getJson(`${limited.url}/v1/status`)).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
