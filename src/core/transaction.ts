@@ -205,19 +205,6 @@ export function transactionToJson(tx: Transaction): TransactionJson {
   };
 }
 
-const JSON_FIELDS = new Set([
-  "id",
-  "chainId",
-  "type",
-  "senderPublicKey",
-  "receiver",
-  "amount",
-  "fee",
-  "nonce",
-  "timestamp",
-  "signature",
-]);
-
 /**
  * Strict conversion from JSON: exactly the fields of SPEC section 4 (`id` optional, but when given
  * it must be the transaction's id). Garbage becomes a typed rejection, never an exception of
@@ -228,7 +215,7 @@ export function transactionFromJson(json: unknown): Transaction {
     return reject("Malformed", "transaction must be a JSON object");
   const o = json as Record<string, unknown>;
   for (const key of Object.keys(o))
-    if (!JSON_FIELDS.has(key))
+    if (!Object.hasOwn(TRANSACTION_JSON_SCHEMA.properties, key))
       reject("Malformed", `unknown transaction field: ${key.slice(0, 64)}`);
   if (typeof o.type !== "string" || !TX_TYPES.includes(o.type as TxType))
     reject("Malformed", `type must be one of ${TX_TYPES.join(", ")}`);

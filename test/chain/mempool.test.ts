@@ -15,7 +15,7 @@ import {
   type LedgerParams,
 } from "../../src/core/state.js";
 import { type Transaction, verifyTransactionSignature } from "../../src/core/transaction.js";
-import { makeTx, type TxSpec, testKey, testParams } from "../helpers/ledger.js";
+import { codeOf, makeTx, type TxSpec, testKey, testParams } from "../helpers/ledger.js";
 
 const [alice, bob, carol, dave, exchange, forger] = [11, 12, 13, 14, 15, 16].map(testKey) as [
   KeyPair,
@@ -86,16 +86,6 @@ function setup(
 
 function tx(from: KeyPair, spec: Partial<TxSpec> & { nonce: number }): Transaction {
   return makeTx(from, { to: carol.address, ...spec });
-}
-
-function codeOf(fn: () => unknown): RejectCode | "none" {
-  try {
-    fn();
-    return "none";
-  } catch (e) {
-    if (isValidationError(e)) return e.code;
-    throw e;
-  }
 }
 
 function ids(txs: readonly Transaction[]): string[] {

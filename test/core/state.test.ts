@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isValidationError, type RejectCode } from "../../src/core/errors.js";
+import { isValidationError } from "../../src/core/errors.js";
 import type { Address } from "../../src/core/keys.js";
 import {
   type Account,
@@ -10,7 +10,7 @@ import {
   totalSupply,
 } from "../../src/core/state.js";
 import type { Transaction } from "../../src/core/transaction.js";
-import { makeTx, testKey, testParams } from "../helpers/ledger.js";
+import { codeOf, makeTx, testKey, testParams } from "../helpers/ledger.js";
 
 const [alice, bob, carol, exchange, forger] = [1, 2, 3, 4, 5].map(testKey) as [
   ReturnType<typeof testKey>,
@@ -47,16 +47,6 @@ function apply(state: MapState, txs: Transaction[]) {
   const effects = applyBlockTransactions(state, txs, forger.publicKey, params, stake);
   for (const [address, account] of effects.changes) state.accounts.set(address, account);
   return effects;
-}
-
-function codeOf(fn: () => unknown): RejectCode | "none" {
-  try {
-    fn();
-    return "none";
-  } catch (e) {
-    if (isValidationError(e)) return e.code;
-    throw e;
-  }
 }
 
 describe("state transition", () => {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isValidationError, type RejectCode } from "../../src/core/errors.js";
+import { isValidationError } from "../../src/core/errors.js";
 import {
   decodeTransaction,
   makeTransaction,
@@ -8,20 +8,10 @@ import {
   transactionToJson,
   verifyTransactionSignature,
 } from "../../src/core/transaction.js";
-import { makeTx, testKey } from "../helpers/ledger.js";
+import { codeOf, makeTx, testKey } from "../helpers/ledger.js";
 
 const alice = testKey(1);
 const bob = testKey(2);
-
-function codeOf(fn: () => unknown): RejectCode | "none" {
-  try {
-    fn();
-    return "none";
-  } catch (e) {
-    if (isValidationError(e)) return e.code;
-    throw e;
-  }
-}
 
 describe("transactions", () => {
   const tx = makeTx(alice, { to: bob.address, amount: 10n, fee: 2n, nonce: 3 });

@@ -1,3 +1,4 @@
+import { isValidationError, type RejectCode } from "../../src/core/errors.js";
 import { type KeyPair, keyPairFromSeed } from "../../src/core/keys.js";
 import type { LedgerParams } from "../../src/core/state.js";
 import { signTransaction, type Transaction, type TxType } from "../../src/core/transaction.js";
@@ -45,4 +46,15 @@ export function makeTx(from: KeyPair, spec: TxSpec): Transaction {
     },
     from.privateKey,
   );
+}
+
+/** The code of the ValidationError fn throws ("none" when it returns); other errors propagate. */
+export function codeOf(fn: () => unknown): RejectCode | "none" {
+  try {
+    fn();
+    return "none";
+  } catch (e) {
+    if (isValidationError(e)) return e.code;
+    throw e;
+  }
 }
