@@ -145,8 +145,18 @@ export function addressFromPublicKey(publicKey: Uint8Array): Address {
   return address;
 }
 
+const encodedAddressCache = new Map<string, Address>();
+
+/** The address of a 20-byte account id (cached: decoding a transaction names its receiver). */
 export function encodeAddress(accountId: Uint8Array): Address {
-  return bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(accountId));
+  const hex = toHex(accountId);
+  let address = encodedAddressCache.get(hex);
+  if (address === undefined) {
+    address = bech32m.encode(ADDRESS_PREFIX, bech32m.toWords(accountId));
+    if (encodedAddressCache.size >= KEY_CACHE_LIMIT) encodedAddressCache.clear();
+    encodedAddressCache.set(hex, address);
+  }
+  return address;
 }
 
 const addressBytesCache = new Map<string, Uint8Array>();

@@ -162,6 +162,7 @@ export function transactionFromItems(items: unknown, original?: Uint8Array): Tra
   const r = CborReader.of(items, "transaction", 10);
   r.literal(TX_DOMAIN);
   const chainId = r.text(MAX_CHAIN_ID_LENGTH);
+  if (!CHAIN_ID_RE.test(chainId)) reject("Malformed", "transaction: malformed chain id");
   const typeIndex = r.uint();
   const type = TX_TYPES[typeIndex];
   if (type === undefined) reject("Malformed", "transaction: unknown type");
@@ -172,7 +173,8 @@ export function transactionFromItems(items: unknown, original?: Uint8Array): Tra
   const nonce = r.uint();
   const timestamp = r.uint();
   const signature = r.bytes(SIGNATURE_BYTES);
-  const tx = makeTransaction(
+  // The reader checked every field's type and range: no second shape check is needed.
+  const tx = finish(
     {
       chainId,
       type,
