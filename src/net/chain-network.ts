@@ -232,6 +232,11 @@ export class ChainNetwork {
     return this.#running ? this.#p2p!.peers().length : 0;
   }
 
+  /** Whether sync is catching up with a better peer. Cheap: the block producer asks it often. */
+  get syncing(): boolean {
+    return this.#syncer.progress().syncing;
+  }
+
   status(): NetworkStatus {
     const progress = this.#syncer.progress();
     return {

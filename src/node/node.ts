@@ -77,7 +77,7 @@ export class LotchainNode implements NodeApi {
       peers: () => this.net?.peerCount() ?? 0,
       mempoolSize: () => mempool.size,
       totalSupply: () => chain.totalSupply(),
-      syncing: () => this.net?.status().syncing ?? false,
+      syncing: () => this.net?.syncing ?? false,
     });
   }
 
@@ -182,7 +182,9 @@ export class LotchainNode implements NodeApi {
         selectTransactions: (max) => mempool.selectForBlock(max),
         submit: (block) => this.importOwnBlock(block),
         forgeEmptyBlocks: options.forgeEmptyBlocks ?? false,
-        paused: () => this.net?.status().syncing ?? false,
+        // Asked at every wake-up of the producer (every admitted transaction): the cheap accessor,
+        // not status(), which lists peers and listen addresses.
+        paused: () => this.net?.syncing ?? false,
         now: options.now ?? Date.now,
         log: this.log.child({ component: this.engine.type === "pos" ? "forger" : "miner" }),
       });
