@@ -87,7 +87,7 @@ export function parsePublicKeyPem(pem: string): Uint8Array {
   return rawPublicKey(key);
 }
 
-// Creating a KeyObject costs about as much as a quarter of a verification; senders repeat, so
+// Creating a KeyObject costs more than half of a verification (measured); senders repeat, so
 // keep the most recent ones. Map iteration order makes this a simple LRU.
 const KEY_CACHE_LIMIT = 16_384;
 const keyCache = new Map<string, KeyObject>();
