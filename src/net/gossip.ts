@@ -37,7 +37,12 @@ export interface GossipTuning {
   maxRpcBytes: number;
   /** lotchain's own score of a peer, folded into gossipsub's score (P5) */
   appScore: (peerId: string) => number;
+  /** the app score at which lotchain bans a peer (ScoringOptions.banThreshold, default -100) */
+  banThreshold?: number;
 }
+
+const GOSSIP_THRESHOLD = -10;
+const PUBLISH_THRESHOLD = -50;
 
 /**
  * Gossipsub as lotchain uses it:
@@ -47,13 +52,20 @@ export interface GossipTuning {
  * - Small networks: floodPublish sends our own messages to every subscribed peer, so two or
  *   three nodes do not wait for a mesh; publishing with no peer is not an error (one node alone
  *   must run); republishing a known payload is a no-op.
- * - Scores: the app score counts with weight 1, so a peer at -10 gets no gossip, at -50 gets
- *   none of our messages, at -80 is ignored (gossipsub's default thresholds) before lotchain bans
- *   it at its own threshold. No per-topic score parameters: their delivery-rate penalties would
- *   punish honest peers on quiet topics (the tx topic of an idle chain).
+ * - Scores: the app score counts with weight 1, so a peer at -10 gets no gossip and at -50 gets
+ *   none of our messages. Gossipsub's graylist (RPCs dropped unread) sits below lotchain's ban
+ *   threshold: a graylisted peer's messages are never validated and earn no penalty, so with
+ *   the graylist above the ban (gossipsub's default -80 against -100) a peer sending one invalid
+ *   message a second would stay connected for ever, its score stuck between the two. No
+ *   per-topic score parameters: their delivery-rate penalties would punish honest peers on
+ *   quiet topics (the tx topic of an idle chain).
  * - Loopback is whitelisted from the IP-colocation penalty: a devnet runs every node on 127.0.0.1.
  */
-export function gossipsubOptions({ maxRpcBytes, appScore }: GossipTuning): Partial<GossipsubOpts> {
+export function gossipsubOptions({
+  maxRpcBytes,
+  appScore,
+  banThreshold = -100,
+}: GossipTuning): Partial<GossipsubOpts> {
   return {
     globalSignaturePolicy: StrictNoSign,
     msgIdFn: contentMessageId,
@@ -70,6 +82,11 @@ export function gossipsubOptions({ maxRpcBytes, appScore }: GossipTuning): Parti
     Dlazy: 6,
     heartbeatInterval: 700,
     maxInboundDataLength: maxRpcBytes,
+    scoreThresholds: {
+      gossipThreshold: GOSSIP_THRESHOLD,
+      publishThreshold: PUBLISH_THRESHOLD,
+      graylistThreshold: Math.min(2 * banThreshold, PUBLISH_THRESHOLD),
+    },
     scoreParams: {
       appSpecificScore: appScore,
       appSpecificWeight: 1,

@@ -25,6 +25,8 @@ export interface Libp2pSettings {
   maxGossipRpcBytes: number;
   bans: BanList;
   scores: PeerScores;
+  /** lotchain's ban threshold: gossipsub's graylist is set below it (see gossipsubOptions) */
+  banThreshold: number;
 }
 
 /** The libp2p node lotchain runs: TCP + noise + yamux, identify, ping, kad-dht, gossipsub. */
@@ -69,6 +71,7 @@ export function buildLibp2p(s: Libp2pSettings) {
         gossipsubOptions({
           maxRpcBytes: s.maxGossipRpcBytes,
           appScore: (peerId) => s.scores.get(peerId),
+          banThreshold: s.banThreshold,
         }),
       ),
     },

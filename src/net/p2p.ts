@@ -138,6 +138,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
       maxGossipRpcBytes: opts.maxGossipRpcBytes ?? 4 * 1024 * 1024,
       bans,
       scores,
+      banThreshold: scoring.banThreshold,
     });
     return new P2PNode(libp2p, {
       log,
