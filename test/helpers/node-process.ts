@@ -131,7 +131,10 @@ export async function startNode(opts: NodeProcessOptions): Promise<NodeProcess> 
     } catch {
       // not yet
     }
-    if (Date.now() > deadline) throw new Error("node API not ready");
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`node API not ready:\n${logs.join("\n")}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {

@@ -101,7 +101,12 @@ describe("gossip", () => {
     const b = await net.node({ bootstrap: [a.listenAddresses()[0]!] });
     record(a, () => "accept", 1000);
     const seenByB = record(b, () => "accept", 100);
-    await waitFor("subscribed", () => a.topicPeers(TOPIC).includes(b.peerId));
+    // Both ways: b must know a's subscription too, or a's message may reach b before b's
+    // gossipsub has a stream state for a.
+    await waitFor(
+      "subscribed",
+      () => a.topicPeers(TOPIC).includes(b.peerId) && b.topicPeers(TOPIC).includes(a.peerId),
+    );
 
     await expect(a.publish(TOPIC, new Uint8Array(1001))).rejects.toMatchObject({
       code: "MessageTooLarge",
