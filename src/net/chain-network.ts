@@ -11,7 +11,9 @@ import {
   blockVerdict,
   type ChainProtocols,
   chainProtocols,
+  MAX_TX_BATCH,
   SYNC_PENALTY,
+  TX_BATCH_MS,
   txVerdict,
   WIRE_LIMITS,
 } from "./protocols.js";
@@ -23,10 +25,12 @@ import {
   decodeHashRequest,
   decodeRangeRequest,
   decodeStatus,
+  decodeTxBatch,
   encodeBlockList,
   encodeHashRequest,
   encodeRangeRequest,
   encodeStatus,
+  encodeTxBatch,
 } from "./wire.js";
 
 export interface ChainNetworkOptions {
@@ -48,6 +52,8 @@ export interface ChainNetworkOptions {
   onBlockImported(block: Block, source: "gossip" | "sync"): void;
   /** A block from a peer broke a rule (for metrics). */
   onBlockRejected(code: string): void;
+  /** A gossiped transaction message that does not decode (metrics; admission counts the rest). */
+  onTransactionRejected?(code: string): void;
   /** How often every peer is asked for its status (default 5 s). */
   statusIntervalMs?: number;
   /** How long a peer on another network stays banned (default 1 hour). */
@@ -69,6 +75,9 @@ const DEFAULT_STATUS_INTERVAL_MS = 5_000;
 const DEFAULT_MISMATCH_BAN_MS = 60 * 60_000;
 /** Lets the error answer reach a mismatched peer before the ban closes the connection. */
 const MISMATCH_BAN_DELAY_MS = 500;
+/** Gossiped transactions admitted between two yields to the event loop. */
+const TX_ADMIT_SLICE = 16;
+
 /** Sync requests served to one peer at once (a syncing peer has two in flight). */
 const MAX_SERVED_PER_PEER = 4;
 
@@ -101,6 +110,9 @@ export class ChainNetwork {
   #poll: NodeJS.Timeout | undefined;
   #state: "created" | "starting" | "running" | "stopped" = "created";
   #stopping: Promise<void> | undefined;
+  /** Admitted transactions waiting to leave in the next gossip batch. */
+  #txQueue: Transaction[] = [];
+  #txFlush: NodeJS.Timeout | undefined;
 
   constructor(options: ChainNetworkOptions) {
     this.#options = options;
@@ -212,6 +224,8 @@ export class ChainNetwork {
   /** Stops sync, timers and the p2p node. Safe to call more than once. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      // What was admitted but not yet announced still leaves, while the network runs.
+      await this.#flushTransactions();
       this.#state = "stopped";
       clearInterval(this.#poll);
       for (const timer of this.#timers) clearTimeout(timer);
@@ -280,9 +294,24 @@ export class ChainNetwork {
     await this.#publish(this.#protocols.blockTopic, block.encoded, { block: block.hashHex });
   }
 
-  /** Sends a transaction admitted through the API to the peers. Never throws. */
+  /**
+   * Queues a transaction this node admitted (through the API, or back from a reverted block) for
+   * the next gossip batch: batches leave every TX_BATCH_MS, or at once when full. Never throws.
+   */
   async publishTransaction(tx: Transaction): Promise<void> {
-    await this.#publish(this.#protocols.txTopic, tx.encoded, { tx: tx.id });
+    if (!this.#running) return;
+    this.#txQueue.push(tx);
+    if (this.#txQueue.length >= MAX_TX_BATCH) await this.#flushTransactions();
+    else this.#txFlush ??= setTimeout(() => void this.#flushTransactions(), TX_BATCH_MS);
+  }
+
+  async #flushTransactions(): Promise<void> {
+    clearTimeout(this.#txFlush);
+    this.#txFlush = undefined;
+    while (this.#txQueue.length > 0) {
+      const batch = this.#txQueue.splice(0, MAX_TX_BATCH);
+      await this.#publish(this.#protocols.txTopic, encodeTxBatch(batch), { txs: batch.length });
+    }
   }
 
   /** Bans a peer for `ms` (it is disconnected); false when the id does not parse or we are not running. */
@@ -331,28 +360,45 @@ export class ChainNetwork {
 
   // ------------------------------------------------------------------ gossip
 
-  #onGossipTx(data: Uint8Array, from: string): GossipVerdict {
+  /**
+   * A batch of transactions: each goes to the mempool. Any transaction no honest node would send
+   * (malformed, a bad signature, another chain) condemns the batch and its relayer; otherwise the
+   * batch is relayed when at least one transaction was new here, and ignored when none was.
+   */
+  async #onGossipTx(data: Uint8Array, from: string): Promise<GossipVerdict> {
     if (this.#mismatched.has(from)) return "ignore";
-    let tx: Transaction;
+    let items: Uint8Array[];
     try {
-      tx = decodeTransaction(data);
-    } catch (e) {
-      if (isValidationError(e)) return "reject";
-      throw e;
-    }
-    try {
-      this.#options.onTransaction(tx);
-      return "accept";
+      items = decodeTxBatch(data);
     } catch (e) {
       if (!isValidationError(e)) throw e;
-      const verdict = txVerdict(e.code);
-      if (verdict === "reject")
-        this.#log.debug(
-          { from, tx: tx.id, code: e.code, reason: e.message },
-          "gossiped tx rejected",
-        );
-      return verdict;
+      this.#options.onTransactionRejected?.(e.code);
+      return "reject";
     }
+    let accepted = 0;
+    for (let i = 0; i < items.length; i++) {
+      // Admission verifies a signature: let timers and I/O run between slices of a batch.
+      if (i > 0 && i % TX_ADMIT_SLICE === 0) await new Promise((r) => setImmediate(r));
+      if (!this.#running) return "ignore";
+      let tx: Transaction;
+      try {
+        try {
+          tx = decodeTransaction(items[i]!);
+        } catch (e) {
+          if (isValidationError(e)) this.#options.onTransactionRejected?.(e.code);
+          throw e;
+        }
+        this.#options.onTransaction(tx);
+        accepted++;
+      } catch (e) {
+        if (!isValidationError(e)) throw e;
+        if (txVerdict(e.code) === "reject") {
+          this.#log.debug({ from, code: e.code, reason: e.message }, "gossiped tx rejected");
+          return "reject";
+        }
+      }
+    }
+    return accepted > 0 ? "accept" : "ignore";
   }
 
   async #onGossipBlock(data: Uint8Array, from: string): Promise<GossipVerdict> {

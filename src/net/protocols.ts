@@ -30,10 +30,17 @@ export function chainProtocols(chainId: string): ChainProtocols {
   };
 }
 
+/** Transactions in one gossip message, and how long a node gathers them before sending. */
+export const MAX_TX_BATCH = 256;
+export const TX_BATCH_MS = 25;
+
 /** Sizes and timeouts of the wire protocols. */
 export const WIRE_LIMITS = {
-  /** gossip payloads: one canonical transaction or block */
-  txGossipBytes: MAX_TX_BYTES,
+  /**
+   * gossip payloads: a batch of canonical transactions (CBOR heads: up to 3 bytes for the array,
+   * 2 per transaction byte string), or one canonical block
+   */
+  txGossipBytes: 3 + MAX_TX_BATCH * (MAX_TX_BYTES + 3),
   blockGossipBytes: MAX_BLOCK_BYTES,
   /** a status message (chain id, two hashes, heights, a decimal score) */
   statusBytes: 512,

@@ -2,7 +2,8 @@ import { type Block, decodeBlock, HASH_BYTES } from "../core/block.js";
 import { parseHex, toHex } from "../core/bytes.js";
 import { CborReader, decodeCanonical, encodeCanonical } from "../core/encoding.js";
 import { reject } from "../core/errors.js";
-import { MAX_CHAIN_ID_LENGTH } from "../core/transaction.js";
+import { MAX_CHAIN_ID_LENGTH, type Transaction } from "../core/transaction.js";
+import { MAX_TX_BATCH } from "./protocols.js";
 
 /**
  * Wire forms of the request/response protocols, all canonical CBOR arrays read with strict
@@ -12,6 +13,7 @@ import { MAX_CHAIN_ID_LENGTH } from "../core/transaction.js";
  * - range:       [from, count]
  * - by hash:     [hash, …] (32 bytes each)
  * - block list:  [block.encoded, …] (each a byte string holding the block's canonical encoding)
+ * and of the transaction gossip: [tx.encoded, …] (a batch).
  */
 
 const STATUS_TAG = "lotchain/status/1";
@@ -119,4 +121,24 @@ export function decodeBlockList(bytes: Uint8Array, maxBlocks: number): Block[] {
     if (!(item instanceof Uint8Array)) return reject("Malformed", "block list: blocks are bytes");
     return decodeBlock(item);
   });
+}
+
+/**
+ * A gossip message of transactions: a CBOR array of 1 to MAX_TX_BATCH signed transaction
+ * encodings. One message carries what a node admitted in a few milliseconds, so that the
+ * per-message costs of the transport (encryption, framing, gossipsub's bookkeeping) are paid
+ * once per batch instead of once per transaction.
+ */
+export function encodeTxBatch(txs: readonly Transaction[]): Uint8Array {
+  return encodeCanonical(txs.map((tx) => tx.encoded));
+}
+
+/** The transaction encodings of a batch (each still to be decoded and validated). */
+export function decodeTxBatch(bytes: Uint8Array): Uint8Array[] {
+  const items = decodeCanonical(bytes, "transaction batch");
+  if (!Array.isArray(items) || items.length === 0 || items.length > MAX_TX_BATCH)
+    return reject("Malformed", `transaction batch: expected 1 to ${MAX_TX_BATCH} transactions`);
+  for (const item of items)
+    if (!(item instanceof Uint8Array)) reject("Malformed", "transaction batch: items are bytes");
+  return items as Uint8Array[];
 }

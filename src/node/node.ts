@@ -39,6 +39,7 @@ export interface NodeOptions {
     | "onTransaction"
     | "onBlockImported"
     | "onBlockRejected"
+    | "onTransactionRejected"
   >;
   /** PoS: forge blocks without transactions too (default: only when there is something to forge). */
   forgeEmptyBlocks?: boolean;
@@ -63,6 +64,8 @@ export class LotchainNode implements NodeApi {
   private net?: ChainNetwork;
   private pruneTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
+  /** Transactions re-admitted from the journal at start, to announce once the network runs. */
+  private restored: Transaction[] = [];
   apiUrl = "";
 
   private constructor(
@@ -152,8 +155,11 @@ export class LotchainNode implements NodeApi {
         onTransaction: (tx) => this.admit(tx, "gossip"),
         onBlockImported: (_block, source) => this.stats.blocksImported.inc({ source }),
         onBlockRejected: (code) => this.stats.blocksRejected.inc({ reason: code }),
+        onTransactionRejected: (code) => this.stats.transactionsRejected.inc({ reason: code }),
       });
       await this.net.start();
+      // Transactions acknowledged before a crash may not have left this node: announce them.
+      for (const tx of this.restored.splice(0)) void this.net.publishTransaction(tx);
       this.log.info(
         { peerId: this.net.peerId, listen: this.net.listenAddresses() },
         "p2p listening",
@@ -243,8 +249,11 @@ export class LotchainNode implements NodeApi {
   private onReorg(e: ReorgEvent): void {
     this.stats.reorgs.inc();
     const back = this.mempool.reinject(e.revertedTransactions);
-    const readded = e.revertedTransactions.filter((tx) => back.added.includes(tx.id));
+    const added = new Set(back.added);
+    const readded = e.revertedTransactions.filter((tx) => added.has(tx.id));
     this.chain.journalPending(readded).catch((err) => this.log.warn({ err }, "pending journal"));
+    // Peers on the winning branch may never have seen them: announce them again.
+    for (const tx of readded) void this.net?.publishTransaction(tx);
     const apiEvent: ApiReorgEvent = {
       depth: e.depth,
       commonAncestor: e.commonAncestor,
@@ -303,16 +312,16 @@ export class LotchainNode implements NodeApi {
       }
     }
     txs.sort((a, b) => (a.sender === b.sender ? a.nonce - b.nonce : a.sender < b.sender ? -1 : 1));
-    let restored = 0;
     for (const tx of txs) {
       try {
         if (this.chain.hasTransaction(tx.id)) reject("AlreadyIncluded", "included");
         this.mempool.add(tx);
-        restored++;
+        this.restored.push(tx);
       } catch {
         stale.push(tx.id);
       }
     }
+    const restored = this.restored.length;
     this.forget(stale);
     if (txs.length > 0)
       this.log.info({ restored, dropped: stale.length }, "restored pending transactions");

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { encodeCanonical } from "../../src/core/encoding.js";
 import { isValidationError, REJECT_CODES, type RejectCode } from "../../src/core/errors.js";
-import { blockVerdict, chainProtocols, txVerdict, WIRE_LIMITS } from "../../src/net/protocols.js";
+import {
+  blockVerdict,
+  chainProtocols,
+  MAX_TX_BATCH,
+  txVerdict,
+  WIRE_LIMITS,
+} from "../../src/net/protocols.js";
 import { isMismatchReason, PeerBook, statusMismatch } from "../../src/net/status.js";
 import {
   type ChainStatus,
@@ -9,12 +15,14 @@ import {
   decodeHashRequest,
   decodeRangeRequest,
   decodeStatus,
+  decodeTxBatch,
   encodeBlockList,
   encodeHashRequest,
   encodeRangeRequest,
   encodeStatus,
+  encodeTxBatch,
 } from "../../src/net/wire.js";
-import { BlockTreeModel, testGenesis } from "../chain/chain-fixtures.js";
+import { BlockTreeModel, KEYS, testGenesis, tx } from "../chain/chain-fixtures.js";
 
 const status: ChainStatus = {
   chainId: "lotchain-test",
@@ -35,6 +43,21 @@ function malformed(f: () => unknown): boolean {
 }
 
 describe("chain wire formats", () => {
+  it("round trips a transaction batch within the gossip limit, and refuses bad ones", () => {
+    const full = Array.from({ length: MAX_TX_BATCH }, (_, i) =>
+      tx(KEYS.alice, i, { to: KEYS.bob }),
+    );
+    const bytes = encodeTxBatch(full);
+    expect(bytes.length).toBeLessThanOrEqual(WIRE_LIMITS.txGossipBytes);
+    expect(decodeTxBatch(bytes).map((b) => Buffer.from(b).toString("hex"))).toEqual(
+      full.map((t) => Buffer.from(t.encoded).toString("hex")),
+    );
+    expect(malformed(() => decodeTxBatch(encodeCanonical([])))).toBe(true);
+    expect(malformed(() => decodeTxBatch(encodeTxBatch([...full, full[0]!])))).toBe(true);
+    expect(malformed(() => decodeTxBatch(encodeCanonical(["not bytes"])))).toBe(true);
+    expect(malformed(() => decodeTxBatch(full[0]!.encoded))).toBe(true);
+  });
+
   it("round trips a status, scores beyond 64 bits included, and refuses bad ones", () => {
     expect(decodeStatus(encodeStatus(status))).toEqual(status);
     expect(encodeStatus(status).length).toBeLessThan(WIRE_LIMITS.statusBytes);

@@ -8,7 +8,7 @@ import { parseHex } from "../../src/core/bytes.js";
 import { makeTransaction } from "../../src/core/transaction.js";
 import { P2PNode } from "../../src/net/p2p.js";
 import { chainProtocols } from "../../src/net/protocols.js";
-import { encodeRangeRequest } from "../../src/net/wire.js";
+import { encodeRangeRequest, encodeTxBatch } from "../../src/net/wire.js";
 import {
   agreeAt,
   block,
@@ -123,21 +123,31 @@ describe("a peer that sends invalid blocks and transactions", () => {
       ["tx: garbage", () => randomBytes(40 + (n % 50))],
       [
         "tx: bad signature",
+        // Gossip carries transactions in batches (src/net/wire.ts): speak the real format.
         () =>
-          makeTransaction(
-            makeTx(user, { chainId: CHAIN, to: evilKey.address, amount: BigInt(n + 1), nonce: 0 }),
-            randomBytes(64),
-          ).encoded,
+          encodeTxBatch([
+            makeTransaction(
+              makeTx(user, {
+                chainId: CHAIN,
+                to: evilKey.address,
+                amount: BigInt(n + 1),
+                nonce: 0,
+              }),
+              randomBytes(64),
+            ),
+          ]),
       ],
       [
         "tx: other chain",
         () =>
-          makeTx(user, {
-            chainId: "another-chain",
-            to: evilKey.address,
-            amount: BigInt(n + 1),
-            nonce: 0,
-          }).encoded,
+          encodeTxBatch([
+            makeTx(user, {
+              chainId: "another-chain",
+              to: evilKey.address,
+              amount: BigInt(n + 1),
+              nonce: 0,
+            }),
+          ]),
       ],
       ["block: garbage", () => randomBytes(200 + (n % 50))],
       // signed by a key that holds no stake (it won no slot)
