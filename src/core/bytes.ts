@@ -1,18 +1,17 @@
 // Byte helpers shared by every layer. Hex is lowercase, without a 0x prefix.
 
-const HEX_RE = /^(?:[0-9a-f]{2})*$/;
-
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
 /** Parses lowercase or uppercase hex of an exact byte length; returns undefined on anything else. */
 export function parseHex(text: unknown, length?: number): Uint8Array | undefined {
-  if (typeof text !== "string") return undefined;
-  const lower = text.toLowerCase();
-  if (!HEX_RE.test(lower)) return undefined;
-  if (length !== undefined && lower.length !== length * 2) return undefined;
-  return new Uint8Array(Buffer.from(lower, "hex"));
+  if (typeof text !== "string" || text.length % 2 !== 0) return undefined;
+  if (length !== undefined && text.length !== length * 2) return undefined;
+  // Buffer's decoder stops at the first character that is not hex: a short result means junk.
+  const bytes = Buffer.from(text, "hex");
+  if (bytes.length * 2 !== text.length) return undefined;
+  return new Uint8Array(bytes);
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
