@@ -7,6 +7,7 @@ import { registerGenesisCommands } from "./genesis.js";
 import { registerKeyCommands } from "./keys.js";
 import { registerNodeCommand } from "./node.js";
 import { fail } from "./output.js";
+import { relaunchOnPinnedNode } from "./runtime.js";
 import { registerBalanceCommand, registerTxCommands } from "./tx.js";
 
 const program = new Command()
@@ -30,4 +31,4 @@ registerGenesisCommands(program);
 registerDevnetCommand(program);
 registerDemoCommand(program);
 
-program.parseAsync(process.argv).catch(fail);
+if (!relaunchOnPinnedNode()) program.parseAsync(process.argv).catch(fail);
