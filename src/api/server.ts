@@ -61,6 +61,12 @@ export async function createApiServer(options: ApiOptions): Promise<FastifyInsta
   // The API speaks JSON only: any other body is a 415, not a string to validate.
   app.removeContentTypeParser("text/plain");
   app.setErrorHandler(errorHandler);
+  // `?from=&limit=` means "the defaults", not "the empty string": drop empty query parameters.
+  app.addHook("preValidation", async (request) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    if (query && typeof query === "object")
+      for (const [key, value] of Object.entries(query)) if (value === "") delete query[key];
+  });
   app.setNotFoundHandler((request, reply) => {
     errorHandler(
       notFound(`no route ${request.method} ${request.url.split("?")[0]}`),

@@ -123,5 +123,7 @@ function startFailure(e: unknown): string {
   if (code === "EADDRINUSE") return `cannot listen: address in use (${err.message})`;
   if (code === "LEVEL_DATABASE_NOT_OPEN" || code === "LEVEL_LOCKED")
     return `cannot open the data directory (is another node using it?): ${err.cause?.message ?? err.message}`;
+  if (/\block\b/i.test(err.message ?? ""))
+    return `${err.message} (is another node using this data directory?)`;
   return err.message ?? String(e);
 }

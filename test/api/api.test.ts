@@ -93,6 +93,8 @@ describe("a single-validator PoS node", () => {
     const genesis = (await getJson(`${t.url}/v1/blocks/genesis`)).body;
     expect(genesis.height).toBe(0);
     expect((await getJson(`${t.url}/v1/blocks/finalized`)).status).toBe(200);
+    const defaults = (await getJson(`${t.url}/v1/blocks?from=&limit=`)).body;
+    expect(defaults.blocks[0].height).toBe(0);
     const range = (await getJson(`${t.url}/v1/blocks?from=0&limit=2`)).body;
     expect(range.blocks.map((b: { height: number }) => b.height)).toEqual([0, 1]);
     const legacy = (await getJson(`${t.url}/blockchain`)).body;
