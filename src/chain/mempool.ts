@@ -1,10 +1,10 @@
-import { isValidationError, type RejectCode, reject, ValidationError } from "../core/errors.js";
+import { isValidationError, reject, ValidationError } from "../core/errors.js";
 import type { Address } from "../core/keys.js";
 import {
   type Account,
   type AccountReader,
   applyTransaction,
-  checkTransaction,
+  checkSignature,
   checkTransactionRules,
   EMPTY_ACCOUNT,
   type LedgerParams,
@@ -116,12 +116,6 @@ export interface MempoolStats {
   queued: number;
 }
 
-/**
- * The code of a same-sender-same-nonce transaction whose fee is not higher than the pending one.
- * TODO(core): `ReplacementUnderpriced` (class "duplicate") once src/core/errors.ts has it.
- */
-const REPLACEMENT_UNDERPRICED: RejectCode = "ReplacementUnderpriced";
-
 export class Mempool {
   readonly params: LedgerParams;
   readonly limits: Readonly<MempoolLimits>;
@@ -216,7 +210,7 @@ export class Mempool {
     const evicted: string[] = [];
     let q = this.senders.get(tx.sender);
     if (q) {
-      this.refresh(q, head, false, evicted);
+      this.refresh(q, head, false, evicted, tx);
       q = this.senders.get(tx.sender);
     }
     const account = q ? q.base : (head.reader.getAccount(tx.sender) ?? EMPTY_ACCOUNT);
@@ -233,7 +227,7 @@ export class Mempool {
     if (existing) {
       if (tx.fee <= existing.tx.fee)
         reject(
-          REPLACEMENT_UNDERPRICED,
+          "ReplacementUnderpriced",
           `nonce ${tx.nonce} is already pending with fee ${existing.tx.fee}; ` +
             "a replacement needs a higher fee",
         );
@@ -258,7 +252,8 @@ export class Mempool {
     }
     const queued = runStates === undefined;
     const victims = this.planEvictions(tx, queued, existing, q);
-    if (!opts.verified) checkTransaction(tx, this.params);
+    // The stateless rules ran first thing; only the signature is left.
+    if (!opts.verified) checkSignature(tx);
 
     // Every check passed: commit.
     for (const victim of victims) {
@@ -555,13 +550,20 @@ export class Mempool {
    * Brings a sender's queue in line with the head: when the head account differs from the one
    * the run was built on (or `force`), drops used nonces and rebuilds the run with the core
    * rules, dropping a transaction that no longer applies (the ones after it stay, held).
+   * `incoming`: a transaction about to join the queue, which may make it depend on the stake.
    */
-  private refresh(q: SenderQueue, head: HeadState, force: boolean, dropped: string[]): void {
+  private refresh(
+    q: SenderQueue,
+    head: HeadState,
+    force: boolean,
+    dropped: string[],
+    incoming?: Transaction,
+  ): void {
     const account = head.reader.getAccount(q.address) ?? EMPTY_ACCOUNT;
     const stale =
       force ||
       !sameAccount(q.base, account) ||
-      (q.baseTotalStake !== head.totalStake && this.stakeSensitive(q));
+      (q.baseTotalStake !== head.totalStake && this.stakeSensitive(q, incoming));
     if (stale) {
       let used = 0;
       while (used < q.entries.length && q.entries[used]!.tx.nonce < account.nonce) used++;
@@ -577,9 +579,14 @@ export class Mempool {
     this.reposition(q);
   }
 
-  /** Whether the run's validity depends on the total stake (UNSTAKE under keepPositiveStake). */
-  private stakeSensitive(q: SenderQueue): boolean {
-    return this.params.keepPositiveStake && q.entries.some((e) => e.tx.type === "UNSTAKE");
+  /**
+   * Whether the run's validity depends on the total stake (UNSTAKE under keepPositiveStake),
+   * counting a transaction about to join it: a new UNSTAKE is checked against the run's stake
+   * total, which must then be the head's.
+   */
+  private stakeSensitive(q: SenderQueue, incoming?: Transaction): boolean {
+    if (!this.params.keepPositiveStake) return false;
+    return incoming?.type === "UNSTAKE" || q.entries.some((e) => e.tx.type === "UNSTAKE");
   }
 
   /** Moves held entries into the run while their nonces follow on and they apply. */

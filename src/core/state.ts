@@ -75,10 +75,15 @@ export function checkTransactionRules(tx: Transaction, params: LedgerParams): vo
     );
 }
 
+/** The sender's signature over the transaction. */
+export function checkSignature(tx: Transaction): void {
+  if (!verifyTransactionSignature(tx)) reject("InvalidSignature", "signature does not verify");
+}
+
 /** Stateless checks plus the signature: everything but nonce and funds. */
 export function checkTransaction(tx: Transaction, params: LedgerParams): void {
   checkTransactionRules(tx, params);
-  if (!verifyTransactionSignature(tx)) reject("InvalidSignature", "signature does not verify");
+  checkSignature(tx);
 }
 
 /**

@@ -542,6 +542,26 @@ describe("mempool: blocks and reorgs", () => {
     expect(pool.selectForBlock(10)).toEqual([a1]);
   });
 
+  it("checks a new UNSTAKE against the head's total stake, even on a queue built before it moved", () => {
+    const { pool, head, params } = setup({ params: { keepPositiveStake: true } });
+    head.set(carol, 1_000n, 10n);
+    head.set(dave, 1_000n, 10n);
+    // carol's queue is built while the total stake is 20 and depends on no stake.
+    pool.add(tx(carol, { nonce: 0, to: dave.address }));
+    // A block in which dave, not a sender of the pool, takes his stake out: 10 are left.
+    const daveLeaves = tx(dave, { nonce: 0, type: "UNSTAKE", to: dave.address, amount: 10n });
+    head.apply([daveLeaves], params);
+    pool.removeIncluded([daveLeaves]);
+    expect(head.totalStake).toBe(10n);
+    // carol's UNSTAKE would take the last stake: no block could ever include it.
+    const last = tx(carol, { nonce: 1, type: "UNSTAKE", to: carol.address, amount: 10n });
+    expect(codeOf(() => pool.add(last))).toBe("LastStake");
+    expect(pool.pendingNonce(carol.address)).toBe(1);
+    expect(
+      pool.add(tx(carol, { nonce: 1, type: "UNSTAKE", to: carol.address, amount: 9n })).queued,
+    ).toBe(false);
+  });
+
   it("credits from a block reach a sender's next add lazily", () => {
     const { pool, head, params } = setup();
     head.set(dave, 10n);

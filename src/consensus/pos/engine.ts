@@ -2,18 +2,13 @@ import type { Block, BlockHeader } from "../../core/block.js";
 import { reject } from "../../core/errors.js";
 import type { Genesis, PosConfig } from "../../core/genesis.js";
 import { addressFromPublicKey, SIGNATURE_BYTES } from "../../core/keys.js";
-import type {
-  BlockProducer,
-  Engine,
-  ProducerDeps,
-  Seal,
-  ValidatorSet,
-  VerifyContext,
-} from "../engine.js";
+import type { BlockProducer, Engine, ProducerDeps, Seal, VerifyContext } from "../engine.js";
 import { PosForger } from "./forger.js";
-import { selectForger } from "./lottery.js";
-import { slotSeed, verifyRandomness } from "./randomness.js";
+import { slotWinner } from "./lottery.js";
+import { verifyRandomness } from "./randomness.js";
 import { POS_CLOCK_DRIFT_MS, type SlotClock, slotClock, slotStart } from "./slots.js";
+
+export { slotWinner } from "./lottery.js";
 
 type PosSeal = Extract<Seal, { type: "pos" }>;
 
@@ -21,11 +16,6 @@ function posSeal(header: BlockHeader, what: string): PosSeal {
   if (header.seal.type !== "pos")
     return reject("WrongConsensus", `${what} carries a ${header.seal.type} seal on a PoS chain`);
   return header.seal;
-}
-
-/** The winner of `slot` on top of a parent: the lottery over the parent state's validators. */
-export function slotWinner(validators: ValidatorSet, parent: BlockHeader, slot: number): string {
-  return selectForger(validators, slotSeed(posSeal(parent, "parent").randomness, slot));
 }
 
 /** Proof of Stake by the "lot" lottery: one forger per slot, the chain with most blocks wins. */
@@ -55,10 +45,7 @@ export class PosEngine implements Engine {
     this.verifyTiming(header, parent, ctx.now);
     const seal = posSeal(header, "block");
     if (ctx.validators.total <= 0n) reject("WrongForger", "the parent state has no validators");
-    const winner = selectForger(
-      ctx.validators,
-      slotSeed(posSeal(parent, "parent").randomness, seal.slot),
-    );
+    const winner = slotWinner(ctx.validators, parent, seal.slot);
     if (addressFromPublicKey(header.forger) !== winner)
       reject("WrongForger", `slot ${seal.slot} was won by ${winner}`);
     this.verifyRandomnessOf(header, parent);

@@ -3,8 +3,8 @@ import { toHex } from "../../core/bytes.js";
 import { type Address, addressFromPublicKey } from "../../core/keys.js";
 import { transactionsThatFit } from "../block-space.js";
 import type { BlockProducer, HeadInfo, ProducerDeps, ProducerStats } from "../engine.js";
-import { selectForger } from "./lottery.js";
-import { signRandomness, slotSeed } from "./randomness.js";
+import { slotWinner } from "./lottery.js";
+import { signRandomness } from "./randomness.js";
 import { type SlotClock, slotOf, slotStart } from "./slots.js";
 
 /** Longest single wait; a far-away first slot (genesis in the future) is re-aimed after it. */
@@ -139,9 +139,7 @@ export class PosForger implements BlockProducer {
     if (this.lastDraw?.head === headHex && this.lastDraw.slot === slot) return this.lastDraw.won;
     if (head.header.seal.type !== "pos") return false;
     const winner =
-      head.validators.total > 0n
-        ? selectForger(head.validators, slotSeed(head.header.seal.randomness, slot))
-        : undefined;
+      head.validators.total > 0n ? slotWinner(head.validators, head.header, slot) : undefined;
     const won = winner === this.address;
     this.lastDraw = { head: headHex, slot, won };
     if (slot !== this.lastCheckedSlot) this.counts.slotsChecked++;

@@ -1,6 +1,9 @@
+import type { BlockHeader } from "../../core/block.js";
+import { reject } from "../../core/errors.js";
 import { taggedHash } from "../../core/hash.js";
 import type { Address } from "../../core/keys.js";
 import type { ValidatorSet } from "../engine.js";
+import { slotSeed } from "./randomness.js";
 
 /**
  * The "lot" lottery. As in the Python seed, every validator holds one lot per unit of stake;
@@ -92,4 +95,14 @@ export function selectForger(
   if (validators.total <= 0n) throw new RangeError("the lottery needs validators with stake");
   const lot = drawLot(seed, validators.total, counter);
   return validators.entries[lotHolderIndex(validators.cumulative, lot, counter)]!.address;
+}
+
+/**
+ * The winner of `slot` on top of `parent`: the lottery over the validators of the parent's state,
+ * seeded by the parent's randomness and the slot. What the engine checks and the forger draws.
+ */
+export function slotWinner(validators: ValidatorSet, parent: BlockHeader, slot: number): Address {
+  if (parent.seal.type !== "pos")
+    return reject("WrongConsensus", `parent carries a ${parent.seal.type} seal on a PoS chain`);
+  return selectForger(validators, slotSeed(parent.seal.randomness, slot));
 }
