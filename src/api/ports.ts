@@ -72,7 +72,7 @@ export interface NodeApi {
   /** Validates and admits a transaction (mempool, gossip); throws ValidationError. */
   submitTransaction(tx: Transaction): Promise<{ id: string }>;
   network(): NetworkStatus;
-  /** Admin actions on peers (only reachable with the admin token). */
+  /** Admin actions on peers (only reachable with the admin token); a malformed id throws. */
   banPeer(peerId: string, ms: number): boolean;
   unbanPeer(peerId: string): boolean;
 }

@@ -5,7 +5,7 @@ import { Ajv } from "ajv";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import { VERSION } from "../version.js";
-import { errorHandler, notFound } from "./errors.js";
+import { badRequest, errorHandler, notFound } from "./errors.js";
 import type { NodeApi } from "./ports.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerEventRoutes } from "./routes/events.js";
@@ -52,6 +52,10 @@ export async function createApiServer(options: ApiOptions): Promise<FastifyInsta
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     return503OnClosing: true,
+    // The router's own refusals (an undecodable URL, a path parameter over maxParamLength) are
+    // malformed requests too: the same 400 and { error, message } body as a schema failure.
+    frameworkErrors: (error, request, reply) =>
+      errorHandler(badRequest(error.message), request, reply),
   });
   app.setValidatorCompiler(({ schema, httpPart }) => {
     const ajv = httpPart === "body" ? strictAjv : coercingAjv;
@@ -107,4 +111,23 @@ export async function createApiServer(options: ApiOptions): Promise<FastifyInsta
   registerPageRoutes(app, options.node);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+/** How long requests in flight get to finish when the API closes. */
+export const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Closes the API: new requests get 503 at once, requests in flight get CLOSE_GRACE_MS to finish
+ * (what they acknowledge is journaled), then every connection left is cut. Fastify's close waits
+ * for connections to end, and a client may hold one open without a request (a browser's
+ * preconnect, a keep-alive pool's spare socket): without the cut, such a client would keep the
+ * node from stopping for as long as it likes.
+ */
+export async function closeApiServer(app: FastifyInstance): Promise<void> {
+  const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
 }

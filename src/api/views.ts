@@ -1,6 +1,25 @@
-import { toHex } from "../core/bytes.js";
+import { blockToJson } from "../core/block.js";
 import type { Address } from "../core/keys.js";
+import { readBlocksWithin } from "../util/block-pages.js";
 import type { ChainReader, MempoolReader } from "./ports.js";
+
+/** Encoded bytes of the blocks one range answer holds (at least one block): ~20 MiB of JSON. */
+export const BLOCKS_RESPONSE_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * `{ blocks }` of main-chain blocks from `from`, at most `limit` (GET /v1/blocks and the seed's
+ * /blockchain). Fewer when they would exceed BLOCKS_RESPONSE_MAX_BYTES: a client pages on from
+ * the last height, and a thousand full blocks never build a gigabyte of JSON.
+ */
+export async function blocksView(chain: ChainReader, from: number, limit: number) {
+  const blocks = await readBlocksWithin(
+    (start, count) => chain.getBlocks(start, count),
+    from,
+    limit,
+    BLOCKS_RESPONSE_MAX_BYTES,
+  );
+  return { blocks: blocks.map(blockToJson) };
+}
 
 /** The account view of SPEC section 6: confirmed values and the next nonce counting the mempool. */
 export function accountView(chain: ChainReader, mempool: MempoolReader, address: Address) {
@@ -26,5 +45,3 @@ export function validatorsView(chain: ChainReader) {
     })),
   };
 }
-
-export { toHex };

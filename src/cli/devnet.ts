@@ -98,6 +98,27 @@ function planDevnet(
   return { genesisFile, nodes };
 }
 
+/**
+ * The environment of a devnet node: the devnet decides each node's key, peers and addresses, so
+ * the LOTCHAIN_* variables of those flags (read by `lotchain node` too) are not passed on; a
+ * LOTCHAIN_KEY meant for something else would turn every full node into a validator.
+ */
+const PLANNED_ENV = ["KEY", "BOOTSTRAP", "API_HOST", "P2P_HOST", "DATA_DIR", "GENESIS"].map(
+  (flag) => `LOTCHAIN_${flag}`,
+);
+function nodeEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of PLANNED_ENV) delete env[name];
+  return env;
+}
+
+/** A child killed by a signal has no exit code, only a signal code: both say it has exited. */
+const isRunning = (child: ChildProcess): boolean =>
+  child.exitCode === null && child.signalCode === null;
+
+/** How long the nodes get to stop on Ctrl-C before they are killed. */
+const STOP_TIMEOUT_MS = 30_000;
+
 function startNode(
   node: DevnetNode & { keyFile?: string },
   genesisFile: string,
@@ -118,7 +139,10 @@ function startNode(
   if (node.keyFile) args.push("--key", node.keyFile);
   if (bootstrap) args.push("--bootstrap", bootstrap);
   const log = createWriteStream(node.log, { flags: "a" });
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    env: nodeEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return child;
@@ -127,8 +151,10 @@ function startNode(
 async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new CliError(`a node exited during start-up (code ${child.exitCode})`);
+    if (!isRunning(child))
+      throw new CliError(
+        `a node exited during start-up (${child.exitCode !== null ? `code ${child.exitCode}` : child.signalCode})`,
+      );
     try {
       const res = await fetch(`${url}/v1/status`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) return;
@@ -176,10 +202,15 @@ export function registerDevnetCommand(program: Command): void {
     const stopAll = async (code: number) => {
       if (stopping) return;
       stopping = true;
-      for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+      for (const child of children) if (isRunning(child)) child.kill("SIGTERM");
+      // A node that does not stop in time is killed: Ctrl-C must not hang the devnet.
+      const kill = setTimeout(() => {
+        for (const child of children) if (isRunning(child)) child.kill("SIGKILL");
+      }, STOP_TIMEOUT_MS);
+      kill.unref();
       await Promise.all(
         children.map((child) =>
-          child.exitCode !== null ? undefined : new Promise((r) => child.once("exit", r)),
+          isRunning(child) ? new Promise((r) => child.once("exit", r)) : undefined,
         ),
       );
       process.exit(code);
@@ -191,9 +222,10 @@ export function registerDevnetCommand(program: Command): void {
       for (const node of plan.nodes) {
         const child = startNode(node, plan.genesisFile, node === first ? undefined : first.p2p);
         children.push(child);
-        child.once("exit", (code) => {
+        child.once("exit", (code, signal) => {
           if (!stopping) {
-            process.stderr.write(`lotchain: ${node.name} exited (code ${code}); see ${node.log}\n`);
+            const how = code !== null ? `code ${code}` : signal;
+            process.stderr.write(`lotchain: ${node.name} exited (${how}); see ${node.log}\n`);
             void stopAll(1);
           }
         });

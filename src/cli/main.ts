@@ -6,6 +6,7 @@ import { registerDevnetCommand } from "./devnet.js";
 import { registerGenesisCommands } from "./genesis.js";
 import { registerKeyCommands } from "./keys.js";
 import { registerNodeCommand } from "./node.js";
+import { applyFalseBooleanEnv } from "./options.js";
 import { fail } from "./output.js";
 import { relaunchOnPinnedNode } from "./runtime.js";
 import { registerBalanceCommand, registerTxCommands } from "./tx.js";
@@ -21,7 +22,8 @@ const program = new Command()
     outputError: (text, write) =>
       write(`lotchain: ${text.replace(/^error: /, "").split("\n")[0]}\n`),
   })
-  .showSuggestionAfterError(true);
+  .showSuggestionAfterError(true)
+  .hook("preAction", (_program, action) => applyFalseBooleanEnv(action));
 
 registerNodeCommand(program);
 registerKeyCommands(program);

@@ -4,7 +4,7 @@ import pino from "pino";
 import type { LotchainNode } from "../node/node.js";
 import { readGenesisFile } from "./genesis-file.js";
 import { isKeyFileExposed, readKeyFile } from "./keyfile.js";
-import { collect, opt, parseIntArg } from "./options.js";
+import { addJson, collect, opt, parseIntArg } from "./options.js";
 import { CliError } from "./output.js";
 import { bundledGenesisPath } from "./paths.js";
 
@@ -22,13 +22,13 @@ interface NodeFlags {
   forgeEmptyBlocks?: boolean;
   adminToken?: string;
   rateLimit: number;
+  json?: boolean;
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function registerNodeCommand(program: Command): void {
-  program
-    .command("node")
+  addJson(program.command("node"))
     .description("run a node: validate, relay, and with --key forge (PoS) or mine (PoW)")
     .addOption(opt("--data-dir <dir>", "where the chain is stored").default("./data"))
     .addOption(opt("--genesis <file>", "genesis file (default: the bundled devnet genesis)"))
@@ -71,16 +71,33 @@ export function registerNodeCommand(program: Command): void {
         throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
       const genesis = readGenesisFile(flags.genesis ?? bundledGenesisPath());
       const key = flags.key ? readKeyFile(flags.key) : undefined;
-      // The environment variable of a repeatable flag holds a comma-separated list.
-      const bootstrap = (flags.bootstrap ?? [])
-        .flatMap((b) => b.split(","))
-        .filter((b) => b.trim() !== "");
+      const bootstrap = flags.bootstrap ?? [];
       const logger = pino({ level: flags.logLevel, base: { node: flags.apiPort } });
       if (flags.key && isKeyFileExposed(flags.key))
         logger.warn({ file: flags.key }, "the key file is readable by other users; chmod 600 it");
+      // Signals are handled from here on: one that arrives while the node is starting stops it
+      // as soon as it has started (its store open, its listeners up), and cleanly.
+      let node: LotchainNode | undefined;
+      let stopRequested = false;
+      let signals = 0;
+      const stop = (started: LotchainNode) =>
+        started
+          .stop()
+          .then(() => process.exit(0))
+          .catch((e) => {
+            logger.error({ err: e }, "stop failed");
+            process.exit(1);
+          });
+      const shutdown = (signal: string) => {
+        if (++signals > 1) process.exit(130);
+        logger.info({ signal }, "stopping");
+        if (node) void stop(node);
+        else stopRequested = true;
+      };
+      process.on("SIGINT", () => shutdown("SIGINT"));
+      process.on("SIGTERM", () => shutdown("SIGTERM"));
       // Loaded here, not at the top: the other commands start without libp2p and Fastify.
       const { LotchainNode: Node } = await import("../node/node.js");
-      let node: LotchainNode;
       try {
         node = await Node.start({
           dataDir: resolve(flags.dataDir),
@@ -99,20 +116,7 @@ export function registerNodeCommand(program: Command): void {
       } catch (e) {
         throw new CliError(startFailure(e));
       }
-      let signals = 0;
-      const shutdown = (signal: string) => {
-        if (++signals > 1) process.exit(130);
-        logger.info({ signal }, "stopping");
-        node
-          .stop()
-          .then(() => process.exit(0))
-          .catch((e) => {
-            logger.error({ err: e }, "stop failed");
-            process.exit(1);
-          });
-      };
-      process.on("SIGINT", () => shutdown("SIGINT"));
-      process.on("SIGTERM", () => shutdown("SIGTERM"));
+      if (stopRequested) void stop(node);
     });
 }
 

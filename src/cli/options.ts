@@ -44,6 +44,31 @@ export function amountArg(name: string, value: string): bigint {
   }
 }
 
+/**
+ * A repeatable flag: each use adds its value. Its LOTCHAIN_* variable holds a comma-separated list
+ * (commas never occur in addresses, amounts or multiaddrs), so a value is split on commas.
+ */
 export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
+  const values = value
+    .split(",")
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
+  return [...previous, ...values];
+}
+
+const FALSE_WORDS = new Set(["", "0", "false", "no", "off"]);
+
+/**
+ * Commander turns a boolean flag on whenever its LOTCHAIN_* variable is defined, whatever its
+ * value; LOTCHAIN_MDNS=false must leave mDNS off. Run before each action (a preAction hook).
+ */
+export function applyFalseBooleanEnv(command: Command): void {
+  for (const option of command.options) {
+    const name = option.attributeName();
+    if (!option.isBoolean() || option.envVar === undefined) continue;
+    if (command.getOptionValueSource(name) !== "env") continue;
+    const value = process.env[option.envVar] ?? "";
+    if (FALSE_WORDS.has(value.trim().toLowerCase()))
+      command.setOptionValueWithSource(name, undefined, "env");
+  }
 }

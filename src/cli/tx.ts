@@ -39,22 +39,39 @@ function receiverOf(type: TxType, to: string | undefined, key: KeyPair): string 
   return to;
 }
 
+/** What the flags say of the transaction, checked before any node is asked anything. */
+interface TxInputs {
+  type: TxType;
+  receiver: string;
+  amount: bigint;
+  fee: bigint | undefined;
+}
+
+function parseTxInputs(flags: TxFlags, key: KeyPair): TxInputs {
+  const type = parseType(flags.type);
+  return {
+    type,
+    receiver: receiverOf(type, flags.to, key),
+    amount: amountArg("--amount", flags.amount),
+    fee: flags.fee === undefined ? undefined : amountArg("--fee", flags.fee),
+  };
+}
+
 function buildTransaction(
-  flags: TxFlags,
+  inputs: TxInputs,
   key: KeyPair,
   chainId: string,
   nonce: number,
   defaultFee: bigint,
 ): TransactionJson {
-  const type = parseType(flags.type);
   const tx = signTransaction(
     {
       chainId,
-      type,
+      type: inputs.type,
       senderPublicKey: key.publicKey,
-      receiver: receiverOf(type, flags.to, key),
-      amount: amountArg("--amount", flags.amount),
-      fee: flags.fee === undefined ? defaultFee : amountArg("--fee", flags.fee),
+      receiver: inputs.receiver,
+      amount: inputs.amount,
+      fee: inputs.fee ?? defaultFee,
       nonce,
       timestamp: Date.now(),
     },
@@ -89,7 +106,7 @@ export function registerTxCommands(program: Command): void {
       .addOption(opt("--chain-id <id>", "the network's chain id").makeOptionMandatory()),
   ).action((flags: TxFlags & { nonce: number; chainId: string }) => {
     const key = readKeyFile(flags.key);
-    const json = buildTransaction(flags, key, flags.chainId, flags.nonce, 0n);
+    const json = buildTransaction(parseTxInputs(flags, key), key, flags.chainId, flags.nonce, 0n);
     print({ json: true }, json, () => "");
   });
 
@@ -106,12 +123,12 @@ export function registerTxCommands(program: Command): void {
       ),
   ).action(async (flags: TxFlags & { node: string; wait?: boolean; waitTimeout: number }) => {
     const key = readKeyFile(flags.key);
-    parseType(flags.type);
+    const inputs = parseTxInputs(flags, key);
     const client = new NodeClient(flags.node);
     const status = await client.status();
     const account = await client.account(key.address);
     const json = buildTransaction(
-      flags,
+      inputs,
       key,
       status.chainId,
       account.pendingNonce,

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from "node:net";
+import { peerIdFromString } from "@libp2p/peer-id";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { NetError } from "./errors.js";
 
@@ -57,4 +58,14 @@ export function hostPortOf(address: Multiaddr): string | undefined {
   const tcp = components.find((c) => c.name === "tcp");
   if (host?.value === undefined || tcp?.value === undefined) return undefined;
   return `${host.value}:${tcp.value}`;
+}
+
+/** Whether a string is a libp2p peer id (what the admin routes take). */
+export function isPeerId(text: string): boolean {
+  try {
+    peerIdFromString(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

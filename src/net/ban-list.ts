@@ -30,12 +30,20 @@ export class BanList {
     return Math.max(0, left);
   }
 
+  /** Entries held, expired ones not yet forgotten included. */
+  get size(): number {
+    return this.#until.size;
+  }
+
+  /** Forgets expired bans (run periodically: a banned peer may never be asked about again). */
+  sweep(): void {
+    const now = this.now();
+    for (const [peerId, until] of this.#until) if (until <= now) this.#until.delete(peerId);
+  }
+
   /** Current bans, for admin routes. */
   list(): { peerId: string; until: number }[] {
-    const out: { peerId: string; until: number }[] = [];
-    for (const peerId of [...this.#until.keys()]) {
-      if (this.isBanned(peerId)) out.push({ peerId, until: this.#until.get(peerId)! });
-    }
-    return out;
+    this.sweep();
+    return [...this.#until].map(([peerId, until]) => ({ peerId, until }));
   }
 }

@@ -6,6 +6,7 @@ import { type Block, decodeBlock } from "../core/block.js";
 import { isValidationError, type RejectCode } from "../core/errors.js";
 import type { Genesis } from "../core/genesis.js";
 import { decodeTransaction, type Transaction } from "../core/transaction.js";
+import { readBlocksWithin } from "../util/block-pages.js";
 import { type GossipVerdict, NetError, P2PNode, type P2POptions } from "./p2p.js";
 import {
   blockVerdict,
@@ -605,13 +606,20 @@ export class ChainNetwork {
 
   // ------------------------------------------------------------------ sync protocols
 
-  /** At most a few sync requests of one peer are served at a time; more are refused. */
+  /**
+   * At most a few sync requests of one peer are served at a time; more are refused. A request
+   * that does not decode (no honest node sends one) is answered with the reason and costs points.
+   */
   async #serveLimited(from: string, serve: () => Promise<Uint8Array>): Promise<Uint8Array> {
     const active = this.#serving.get(from) ?? 0;
     if (active >= MAX_SERVED_PER_PEER) throw new Error("busy: too many sync requests at once");
     this.#serving.set(from, active + 1);
     try {
       return await serve();
+    } catch (e) {
+      if (isValidationError(e))
+        this.#penalize(from, SYNC_PENALTY.badRequest, `bad sync request: ${e.message}`);
+      throw e;
     } finally {
       const left = (this.#serving.get(from) ?? 1) - 1;
       if (left === 0) this.#serving.delete(from);
@@ -621,7 +629,13 @@ export class ChainNetwork {
 
   async #serveRange(request: Uint8Array): Promise<Uint8Array> {
     const { from, count } = decodeRangeRequest(request, WIRE_LIMITS.maxRangeBlocks);
-    const blocks = await this.#options.chain.getBlocks(from, count);
+    const { chain } = this.#options;
+    const blocks = await readBlocksWithin(
+      (start, limit) => chain.getBlocks(start, limit),
+      from,
+      count,
+      WIRE_LIMITS.syncResponseBytes,
+    );
     return encodeBlockList(blocks, WIRE_LIMITS.syncResponseBytes);
   }
 

@@ -460,6 +460,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
   #maintain(): void {
     if (this.#state !== "running") return;
     this.#scores.sweep();
+    this.#bans.sweep();
     this.#bootstrap?.check();
     this.#discovery.topUp().catch((err: unknown) => this.#log.debug({ err }, "peer top-up failed"));
   }

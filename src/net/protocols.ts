@@ -103,6 +103,8 @@ export const SYNC_PENALTY = {
   badResponse: 20,
   /** a status message that does not decode */
   badStatus: 20,
+  /** a blocks-by-range or blocks-by-hash request that does not decode */
+  badRequest: 20,
   /** claimed a better chain and then did not serve it */
   emptyClaim: 10,
   /** a sync request timed out */

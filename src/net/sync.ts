@@ -4,7 +4,7 @@ import type { Block } from "../core/block.js";
 import { equalBytes, toHex } from "../core/bytes.js";
 import { isValidationError, type RejectCode } from "../core/errors.js";
 import { NetError } from "./errors.js";
-import { SYNC_PENALTY, WIRE_LIMITS } from "./protocols.js";
+import { blockVerdict, SYNC_PENALTY, WIRE_LIMITS } from "./protocols.js";
 import { isBetterChain, type PeerBook, type PeerChain } from "./status.js";
 
 /** A peer broke the sync protocol or served invalid blocks: it costs `points`. */
@@ -65,8 +65,8 @@ export interface SyncProgress {
  */
 type Outcome = "synced" | "stale" | "diverged" | "moved" | "failed";
 
-/** Codes of a block that say nothing bad of the peer that served it. */
-const NOT_PEER_FAULT = new Set<RejectCode>(["FutureBlock", "BelowFinality", "UnknownParent"]);
+/** Ancestor walks (see onOrphan) one peer may have running at once. */
+const MAX_WALKS_PER_PEER = 2;
 
 type Settled = { blocks: Block[] } | { error: unknown };
 const settle = (p: Promise<Block[]>): Promise<Settled> =>
@@ -96,6 +96,7 @@ export class Syncer {
   readonly #tuning: SyncTuning;
   readonly #cooldown = new Map<string, number>();
   readonly #walks = new Map<string, Promise<void>>();
+  readonly #walksByPeer = new Map<string, number>();
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -148,12 +149,22 @@ export class Syncer {
       return;
     }
     if (this.#walks.has(missing)) return;
+    // Orphans cost nothing to make (any key signs one): each peer gets a couple of walks at a
+    // time, so one peer's orphans cannot have this node send it requests without limit.
+    const walking = this.#walksByPeer.get(peerId) ?? 0;
+    if (walking >= MAX_WALKS_PER_PEER) return;
+    this.#walksByPeer.set(peerId, walking + 1);
     const walk = this.#walkBack(peerId, missing)
       .catch((err: unknown) => {
         if (!this.#onPeerError(peerId, err, "fetching a missing parent"))
           this.#deps.log.error({ err, peerId }, "fetching a missing parent failed");
       })
-      .finally(() => this.#walks.delete(missing));
+      .finally(() => {
+        this.#walks.delete(missing);
+        const left = (this.#walksByPeer.get(peerId) ?? 1) - 1;
+        if (left > 0) this.#walksByPeer.set(peerId, left);
+        else this.#walksByPeer.delete(peerId);
+      });
     this.#walks.set(missing, walk);
   }
 
@@ -200,7 +211,8 @@ export class Syncer {
     } catch (e) {
       if (!isValidationError(e)) throw e;
       this.#deps.onRejected(e.code);
-      if (NOT_PEER_FAULT.has(e.code)) {
+      // The codes a gossiped block is ignored for say nothing bad of the peer that served it.
+      if (blockVerdict(e.code) === "ignore") {
         this.#deps.log.debug(
           { block: block.hashHex, code: e.code, reason: e.message },
           "fetched block not importable now",

@@ -8,7 +8,7 @@ import type {
   NodeApi,
   NodeEvents,
 } from "../api/ports.js";
-import { createApiServer } from "../api/server.js";
+import { closeApiServer, createApiServer } from "../api/server.js";
 import { Chain } from "../chain/chain.js";
 import type { HeadEvent, ReorgEvent } from "../chain/chain-events.js";
 import { type AddResult, Mempool, type MempoolLimits } from "../chain/mempool.js";
@@ -19,6 +19,7 @@ import { isValidationError, reject } from "../core/errors.js";
 import type { Genesis } from "../core/genesis.js";
 import type { KeyPair } from "../core/keys.js";
 import { decodeTransaction, type Transaction } from "../core/transaction.js";
+import { isPeerId } from "../net/addresses.js";
 import { ChainNetwork, type ChainNetworkOptions } from "../net/chain-network.js";
 import { NodeMetrics } from "./metrics.js";
 
@@ -208,7 +209,8 @@ export class LotchainNode implements NodeApi {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.pruneTimer);
-      await this.api?.close().catch((e) => this.log.warn({ err: e }, "closing the API"));
+      if (this.api)
+        await closeApiServer(this.api).catch((e) => this.log.warn({ err: e }, "closing the API"));
       await this.producer?.stop().catch((e) => this.log.warn({ err: e }, "stopping the producer"));
       await this.net?.stop().catch((e) => this.log.warn({ err: e }, "stopping the network"));
       await this.chain.close();
@@ -273,8 +275,8 @@ export class LotchainNode implements NodeApi {
   private admit(tx: Transaction, source: "api" | "gossip"): void {
     let result: AddResult;
     try {
-      if (this.chain.hasTransaction(tx.id))
-        reject("AlreadyIncluded", `transaction ${tx.id} is already in a block`);
+      // The mempool answers AlreadyIncluded itself (an included transaction's nonce is used), so
+      // no index lookup here: a synchronous store read per admitted transaction.
       result = this.mempool.add(tx);
     } catch (e) {
       if (isValidationError(e)) this.stats.transactionsRejected.inc({ reason: e.code });
@@ -304,6 +306,7 @@ export class LotchainNode implements NodeApi {
   private async restorePending(): Promise<void> {
     const stale: string[] = [];
     const txs: Transaction[] = [];
+    let restored = 0;
     for (const bytes of await this.chain.loadPending()) {
       try {
         txs.push(decodeTransaction(bytes));
@@ -314,14 +317,14 @@ export class LotchainNode implements NodeApi {
     txs.sort((a, b) => (a.sender === b.sender ? a.nonce - b.nonce : a.sender < b.sender ? -1 : 1));
     for (const tx of txs) {
       try {
-        if (this.chain.hasTransaction(tx.id)) reject("AlreadyIncluded", "included");
         this.mempool.add(tx);
-        this.restored.push(tx);
+        restored++;
+        // Announced once the network runs (a node without one keeps nothing to announce).
+        if (this.options.p2p) this.restored.push(tx);
       } catch {
         stale.push(tx.id);
       }
     }
-    const restored = this.restored.length;
     this.forget(stale);
     if (txs.length > 0)
       this.log.info({ restored, dropped: stale.length }, "restored pending transactions");
@@ -341,10 +344,17 @@ export class LotchainNode implements NodeApi {
   }
 
   banPeer(peerId: string, ms: number): boolean {
+    assertPeerId(peerId);
     return this.net?.ban(peerId, ms) ?? false;
   }
 
   unbanPeer(peerId: string): boolean {
+    assertPeerId(peerId);
     return this.net?.unban(peerId) ?? false;
   }
+}
+
+/** An admin's peer id that does not parse is a malformed request (400), not "not banned". */
+function assertPeerId(peerId: string): void {
+  if (!isPeerId(peerId)) reject("Malformed", `not a libp2p peer id: ${peerId}`);
 }

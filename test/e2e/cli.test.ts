@@ -196,3 +196,59 @@ describe("lotchain CLI without a node", () => {
     }
   });
 });
+
+describe("tx send checks its flags before it asks the node", () => {
+  it("names the flag at fault, not an unreachable node", async () => {
+    const key = join(dir, "send.pem");
+    await runCli(["keygen", "--out", key]);
+    const base = ["tx", "send", "--key", key, "--node", "http://127.0.0.1:9"];
+    const cases: [string[], RegExp][] = [
+      [["--type", "TRANSFER", "--amount", "1"], /--to is required/],
+      [["--type", "TRANSFER", "--to", "lc1nope", "--amount", "1"], /--to is not a valid/],
+      [["--type", "STAKE", "--amount", "-1"], /--amount must be/],
+      [["--type", "STAKE", "--amount", "1", "--fee", "1.5"], /--fee must be/],
+    ];
+    for (const [args, reason] of cases) {
+      const r = await runCli([...base, ...args]);
+      expect(r.code, args.join(" ")).not.toBe(0);
+      expect(r.stderr, args.join(" ")).toMatch(reason);
+    }
+  });
+});
+
+describe("environment variables stand in for every flag", () => {
+  it("a repeatable flag takes a comma-separated list (genesis create)", async () => {
+    const keys = [join(dir, "env-a.pem"), join(dir, "env-b.pem")];
+    const [a, b] = await Promise.all(
+      keys.map(async (k) => JSON.parse((await runCli(["keygen", "--out", k, "--json"])).stdout)),
+    );
+    const out = join(dir, "env-genesis.json");
+    const r = await runCli(["genesis", "create", "--out", out, "--chain-id", "env-net"], {
+      env: {
+        LOTCHAIN_ALLOC: `${a.address}:5,${b.address}:7`,
+        LOTCHAIN_VALIDATOR: `${a.address}:1,${b.address}:2`,
+        LOTCHAIN_EXCHANGE: `${a.address},${b.address}`,
+      },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const g = parseGenesis(JSON.parse(readFileSync(out, "utf8")));
+    expect(g.alloc.get(a.address)).toBe(5n);
+    expect(g.alloc.get(b.address)).toBe(7n);
+    expect(g.validators.get(b.address)).toBe(2n);
+    expect([...g.exchange].sort()).toEqual([a.address, b.address].sort());
+  });
+
+  it("a boolean flag's variable set to 0 or false leaves the flag off", async () => {
+    const key = join(dir, "env-bool.pem");
+    await runCli(["keygen", "--out", key]);
+    for (const value of ["0", "false", "FALSE", "no", "off", ""]) {
+      const r = await runCli(["address", "--key", key], { env: { LOTCHAIN_JSON: value } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout, `LOTCHAIN_JSON=${value}`).toMatch(/^address /);
+    }
+    for (const value of ["1", "true", "yes"]) {
+      const r = await runCli(["address", "--key", key], { env: { LOTCHAIN_JSON: value } });
+      expect(JSON.parse(r.stdout).file, `LOTCHAIN_JSON=${value}`).toBe(key);
+    }
+  });
+});

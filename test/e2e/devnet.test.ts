@@ -43,7 +43,12 @@ describe("lotchain devnet", () => {
         String(p2pBase),
         "--json",
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+        // The devnet plans each node's key, peers and addresses: variables of those flags, set
+        // for another use, must not reach its nodes.
+        env: { ...process.env, LOTCHAIN_BOOTSTRAP: "not-an-address", LOTCHAIN_P2P_HOST: "::1" },
+      },
     );
     started.push(child.pid!);
     let stdout = "";
@@ -82,5 +87,57 @@ describe("lotchain devnet", () => {
     child.kill("SIGINT");
     expect(await exited).toBe(0);
     for (const n of table.nodes) expect(alive(n.pid), n.name).toBe(false);
+  });
+
+  it("stops with a one-line error when a node dies from a signal", async () => {
+    const dir = tempDir("lotchain-devnet-");
+    const apiBase = 20_000 + Math.floor(Math.random() * 10_000);
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        "devnet",
+        "--nodes",
+        "1",
+        "--dir",
+        dir,
+        "--api-port",
+        String(apiBase),
+        "--p2p-port",
+        String(apiBase + 10_000),
+        "--json",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    started.push(child.pid!);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    const table = await waitFor(
+      async () => {
+        try {
+          return JSON.parse(stdout) as { nodes: { pid: number }[] };
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+      "the devnet table",
+    );
+    const pid = table.nodes[0]!.pid;
+    started.push(pid);
+    process.kill(pid, "SIGKILL");
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((r) => setTimeout(() => r("still running"), 10_000)),
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^lotchain: node1 exited \(SIGKILL\)/);
   });
 });

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -5,6 +6,7 @@ import { privateKeyToPem } from "../../src/core/keys.js";
 import { transactionToJson } from "../../src/core/transaction.js";
 import { makeTx, testKey } from "../helpers/ledger.js";
 import {
+  CLI,
   getJson,
   type NodeProcess,
   postJson,
@@ -199,6 +201,61 @@ describe("a node process", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/genesis/i);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("a node process's flags and signals", () => {
+  it("takes --json like every command", async () => {
+    const s = setup();
+    const node = await start({
+      dataDir: join(s.dir, "data"),
+      genesis: s.genesis,
+      extra: ["--json"],
+    });
+    expect((await getJson(`${node.apiUrl}/v1/status`)).status).toBe(200);
+    expect(await node.stop()).toBe(0);
+  });
+
+  it("stops cleanly on a SIGTERM that arrives while it is still starting", async () => {
+    const s = setup();
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        "node",
+        "--data-dir",
+        join(s.dir, "data"),
+        "--genesis",
+        s.genesis,
+        "--api-port",
+        "0",
+        "--p2p-port",
+        "0",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal })),
+    );
+    try {
+      // The chain is open; the network and the API are still to come.
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('"msg":"chain opened"')) resolve();
+        });
+        child.once("exit", () => reject(new Error(`exited early:\n${out}`)));
+      });
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      const result = await exited;
+      clearTimeout(timer);
+      expect(result, out).toEqual({ code: 0, signal: null });
+      expect(out).toContain('"msg":"node stopped"');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
   });
 });
 

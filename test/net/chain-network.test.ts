@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { toHex } from "../../src/core/bytes.js";
 import { makeTransaction } from "../../src/core/transaction.js";
+import { encodeTxBatch } from "../../src/net/wire.js";
 import { BlockTreeModel, CHAIN_ID, KEYS, testGenesis, tx } from "../chain/chain-fixtures.js";
 import { ChainTestNet, isPeer, knows, logged, scoreOf, withChainId } from "./chain-harness.js";
 import { sleep, TestNetwork, waitFor } from "./helpers.js";
@@ -35,7 +36,8 @@ describe("chain network: gossip and status", () => {
     );
     const evil = await raw.node({ bootstrap: [a.net.listenAddresses()[0]!] });
     await waitFor("evil sees A's topic", () => evil.topicPeers(TX_TOPIC).includes(a.net.peerId));
-    await evil.publish(TX_TOPIC, forged.encoded);
+    // In a batch, as nodes gossip them (a bare transaction is not a batch: Malformed).
+    await evil.publish(TX_TOPIC, encodeTxBatch([forged]));
     await waitFor("evil penalised", () => (scoreOf(a, evil.peerId) ?? 0) < 0, 5_000);
     expect(a.mempool.has(forged.id)).toBe(false);
     // B never hears of it: A does not relay what it rejects.
@@ -80,6 +82,34 @@ describe("chain network: gossip and status", () => {
     expect(fetched).toHaveLength(1);
     expect(fetched[0]!.fetched).toBe(3);
     expect(logged(b, "syncing from a peer with a better chain")).toHaveLength(0);
+  });
+
+  it("orphans from one peer start at most a couple of parent fetches from it at a time", async () => {
+    const model = new BlockTreeModel(genesis);
+    const a = await net.node(genesis, { options: { statusIntervalMs: 60_000 } });
+    const evil = await raw.node({ bootstrap: [a.net.listenAddresses()[0]!] });
+    // It serves no parent: every fetch hangs until it times out.
+    let asked = 0;
+    evil.handle(
+      a.net.protocols.blocksByHash,
+      (_request, _from, signal) => {
+        asked++;
+        return new Promise((_resolve, reject) => signal.addEventListener("abort", reject));
+      },
+      { maxRequestBytes: 1_024, maxResponseBytes: 1_024, timeoutMs: 5_000 },
+    );
+    await waitFor("evil sees A's topic", () => evil.topicPeers(BLOCK_TOPIC).includes(a.net.peerId));
+    // Orphans on eight branches, each missing another parent (cheap to make: any key signs).
+    for (let branch = 0; branch < 8; branch++) {
+      const [, orphan] = model.extend(model.genesisBlock, 2, () => [], {
+        minSlot: 1 + branch * 10,
+      });
+      await evil.publish(BLOCK_TOPIC, orphan!.encoded);
+    }
+    await waitFor("orphans held", () => a.chain.orphanCount >= 8, 5_000);
+    await sleep(500);
+    expect(asked).toBeGreaterThanOrEqual(1);
+    expect(asked).toBeLessThanOrEqual(2);
   });
 
   it("a peer on another genesis is told why, disconnected and banned (not redialled)", async () => {
@@ -154,6 +184,23 @@ describe("chain network: gossip and status", () => {
     await a.net.publishBlock(good);
     await waitFor("B got the good block", () => b.chain.head.hashHex === good.hashHex, 5_000);
     expect(b.rejected).toEqual([]);
+  });
+
+  it("a peer sending malformed sync requests is answered with an error and penalised", async () => {
+    const a = await net.node(genesis);
+    const evil = await raw.node({ bootstrap: [a.net.listenAddresses()[0]!] });
+    await waitFor("connected", () => isPeer(a, { peerId: evil.peerId }));
+    const opts = { maxResponseBytes: 1_024, timeoutMs: 5_000 };
+    const bad = [
+      [a.net.protocols.blocksByRange, new Uint8Array([0x82, 0x00, 0x18, 0xff])], // count 255
+      [a.net.protocols.blocksByRange, new Uint8Array([0x01])],
+      [a.net.protocols.blocksByHash, new Uint8Array([0x80])], // no hashes
+    ] as const;
+    for (const [protocol, request] of bad)
+      await expect(evil.request(a.net.peerId, protocol, request, opts)).rejects.toMatchObject({
+        code: "RemoteError",
+      });
+    await waitFor("evil penalised", () => (scoreOf(a, evil.peerId) ?? 0) < 0, 5_000);
   });
 
   it("status() reports the node's network view", async () => {

@@ -59,6 +59,19 @@ describe("bans", () => {
     expect(bans.unban("q")).toBe(true);
     expect(bans.unban("q")).toBe(false);
   });
+
+  it("are forgotten once expired, also for peers that never come back", () => {
+    let now = 0;
+    const bans = new BanList(() => now);
+    // Peer ids are free to make: each banned identity must not stay in memory for ever.
+    for (let i = 0; i < 1_000; i++) bans.ban(`sybil-${i}`, 10);
+    bans.ban("long", 60_000);
+    expect(bans.size).toBe(1_001);
+    now = 11;
+    bans.sweep();
+    expect(bans.size).toBe(1);
+    expect(bans.isBanned("long")).toBe(true);
+  });
 });
 
 describe("peer scores", () => {

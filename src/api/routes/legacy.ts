@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
-import { blockToJson } from "../../core/block.js";
 import { transactionFromJson, transactionToJson } from "../../core/transaction.js";
 import { NODE_NAME, VERSION } from "../../version.js";
 import type { NodeApi } from "../ports.js";
 import { errorResponses, RANGE_QUERY } from "../schemas.js";
+import { blocksView } from "../views.js";
 
 /** The Python seed's four routes, kept for its users and scripts. */
 export function registerLegacyRoutes(app: FastifyInstance, node: NodeApi, postLimit: object): void {
@@ -31,10 +31,7 @@ export function registerLegacyRoutes(app: FastifyInstance, node: NodeApi, postLi
         response: { 400: { $ref: "Error#" } },
       },
     },
-    async (request) => {
-      const blocks = await node.chain.getBlocks(request.query.from, request.query.limit);
-      return { blocks: blocks.map(blockToJson) };
-    },
+    async (request) => blocksView(node.chain, request.query.from, request.query.limit),
   );
 
   app.get(

@@ -6,20 +6,16 @@ import { VERSION } from "../../version.js";
 import { badRequest, notFound } from "../errors.js";
 import type { NodeApi } from "../ports.js";
 import { errorResponses, RANGE_QUERY } from "../schemas.js";
-import { accountView, validatorsView } from "../views.js";
+import { accountView, blocksView, validatorsView } from "../views.js";
 
 const HASH_RE = /^[0-9a-fA-F]{64}$/;
-const HEIGHT_RE = /^(0|[1-9][0-9]{0,15})$/;
 
-/** Resolves a block id of SPEC section 6: a height, a hash, head, genesis or finalized. */
+/**
+ * A block of SPEC section 6 by id: a height, a hash, head, genesis or finalized (the chain reads
+ * the id; anything else is Malformed, a 400).
+ */
 async function findBlock(node: NodeApi, id: string): Promise<Block> {
-  let block: Block | undefined;
-  if (id === "head" || id === "genesis" || id === "finalized")
-    block = await node.chain.getBlock(id);
-  else if (HEIGHT_RE.test(id)) block = await node.chain.getBlock(Number(id));
-  else if (HASH_RE.test(id)) block = await node.chain.getBlock(id.toLowerCase());
-  else
-    throw badRequest("block id must be a height, a 64-hex-digit hash, head, genesis or finalized");
+  const block = await node.chain.getBlock(id);
   if (!block) throw notFound(`no block ${id}`);
   return block;
 }
@@ -61,10 +57,7 @@ export function registerV1Routes(app: FastifyInstance, node: NodeApi, postLimit:
         response: errorResponses(400),
       },
     },
-    async (request) => {
-      const blocks = await node.chain.getBlocks(request.query.from, request.query.limit);
-      return { blocks: blocks.map(blockToJson) };
-    },
+    async (request) => blocksView(node.chain, request.query.from, request.query.limit),
   );
 
   app.get<{ Params: { id: string } }>(

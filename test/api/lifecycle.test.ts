@@ -1,0 +1,169 @@
+import { connect } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { MAX_EVENT_CLIENTS } from "../../src/api/routes/events.js";
+import { makeTx, testKey } from "../helpers/ledger.js";
+import { getJson, postJson } from "../helpers/node-process.js";
+import { posGenesis, startTestNode, type TestNode } from "./api-fixture.js";
+
+const forger = testKey(21);
+const alice = testKey(22);
+const bob = testKey(23);
+
+let t: TestNode | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+const within = <T>(p: Promise<T>, ms: number): Promise<T | "timeout"> =>
+  Promise.race([p, new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms).unref())]);
+
+/** Opens /v1/events and reads its first chunk (the stream is then live). */
+async function openEvents(url: string) {
+  const controller = new AbortController();
+  const res = await fetch(`${url}/v1/events`, { signal: controller.signal });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  await reader.read();
+  return { reader, controller };
+}
+
+describe("server-sent events and shutdown", () => {
+  it("stops while explorer tabs hold /v1/events open, and ends their streams", async () => {
+    t = await startTestNode({ genesis: posGenesis({ validator: forger }) });
+    const clients = [await openEvents(t.url), await openEvents(t.url)];
+    // A node with an open explorer page must still stop on SIGTERM.
+    expect(await within(t.node.stop(), 5_000)).not.toBe("timeout");
+    for (const c of clients) {
+      const end = await within(
+        (async () => {
+          for (;;) if ((await c.reader.read()).done) return "done";
+        })().catch(() => "done"),
+        2_000,
+      );
+      expect(end).toBe("done");
+      c.controller.abort();
+    }
+  });
+
+  it("serves many SSE clients with one set of node listeners, and removes them on close", async () => {
+    t = await startTestNode({
+      genesis: posGenesis({ validator: forger, alloc: { [alice.address]: "100" } }),
+    });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      const clients = [];
+      for (let i = 0; i < 20; i++) clients.push(await openEvents(t.url));
+      expect(t.node.events.listenerCount("block")).toBeLessThanOrEqual(1);
+      expect(t.node.events.listenerCount("transaction")).toBeLessThanOrEqual(1);
+      const tx = makeTx(alice, {
+        chainId: "lotchain-apitest",
+        to: bob.address,
+        amount: 1n,
+        nonce: 0,
+      });
+      const { transactionToJson } = await import("../../src/core/transaction.js");
+      expect((await postJson(`${t.url}/v1/transactions`, transactionToJson(tx))).status).toBe(202);
+      // Every client gets the transaction event.
+      for (const c of clients) {
+        let text = "";
+        while (!text.includes("event: transaction")) {
+          const { value, done } = await c.reader.read();
+          if (done) break;
+          text += new TextDecoder().decode(value);
+        }
+        expect(text).toContain(tx.id);
+        c.controller.abort();
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+      await t.node.stop();
+      expect(t.node.events.listenerCount("block")).toBe(0);
+      expect(t.node.events.listenerCount("transaction")).toBe(0);
+      expect(t.node.events.listenerCount("reorg")).toBe(0);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+});
+
+describe("shutdown with idle client connections", () => {
+  it("does not wait for a connection that never sends a request (a browser's preconnect)", async () => {
+    t = await startTestNode({ genesis: posGenesis({ validator: forger }) });
+    const { port } = new URL(t.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    try {
+      expect(await within(t.node.stop(), 10_000)).not.toBe("timeout");
+      expect(await within(closed, 1_000)).not.toBe("timeout");
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
+describe("event stream limits", () => {
+  it("refuses event streams beyond MAX_EVENT_CLIENTS with 429, and serves again once one closes", async () => {
+    t = await startTestNode({ genesis: posGenesis({ validator: forger }) });
+    const clients = [];
+    for (let i = 0; i < MAX_EVENT_CLIENTS; i++) clients.push(await openEvents(t.url));
+    const refused = await getJson(`${t.url}/v1/events`);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toBe("RateLimited");
+    clients.pop()!.controller.abort();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await openEvents(t.url);
+    again.controller.abort();
+    for (const c of clients) c.controller.abort();
+  });
+});
+
+describe("errors the router raises before a route runs", () => {
+  it("answer 400 with the { error, message } body", async () => {
+    t = await startTestNode({ genesis: posGenesis({ validator: forger }) });
+    for (const path of [
+      `/v1/accounts/${"x".repeat(200)}`,
+      `/v1/blocks/${"1".repeat(150)}`,
+      "/v1/blocks/%",
+    ]) {
+      const r = await getJson(`${t.url}${path}`);
+      expect(r.status, path).toBe(400);
+      expect(Object.keys(r.body).sort(), path).toEqual(["error", "message"]);
+      expect(r.body.error).toBe("BadRequest");
+    }
+  });
+});
+
+describe("admin routes", () => {
+  const auth = { authorization: "Bearer s3cret-token" };
+  const post = (url: string, headers: Record<string, string> = auth) =>
+    fetch(url, { method: "POST", headers }).then(async (r) => ({
+      status: r.status,
+      body: (await r.json()) as Record<string, unknown>,
+    }));
+
+  it("are off without a token", async () => {
+    t = await startTestNode({ genesis: posGenesis({ validator: forger }) });
+    const r = await post(`${t.url}/v1/admin/peers/12D3KooWxyz/ban`);
+    expect(r.status).toBe(404);
+  });
+
+  it("answer a malformed peer id with 400 and need the Bearer scheme", async () => {
+    t = await startTestNode({
+      genesis: posGenesis({ validator: forger }),
+      adminToken: "s3cret-token",
+    });
+    const bad = await post(`${t.url}/v1/admin/peers/not-a-peer-id/ban`);
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body).sort()).toEqual(["error", "message"]);
+    const unban = await post(`${t.url}/v1/admin/peers/not-a-peer-id/unban`);
+    expect(unban.status).toBe(400);
+    const bare = await post(`${t.url}/v1/admin/peers/not-a-peer-id/ban`, {
+      authorization: "s3cret-token",
+    });
+    expect(bare.status).toBe(401);
+  });
+});
