@@ -82,14 +82,25 @@ function inMemory(genesis: Genesis, blocks: Block[], preverified: boolean): numb
   const accounts = genesisAccounts(genesis);
   const reader = { getAccount: (a: Address) => accounts.get(a) };
   let stake = totalStake(accounts.values());
-  let parent = genesisBlock(genesis).header;
+  const g = genesisBlock(genesis);
+  let parent = g.header;
+  let parentHash = g.hash;
+  let link = engine.genesisLink(g);
   const headers = { getHeader: () => undefined };
   const start = performance.now();
-  // No transaction here stakes: the validators stay those of genesis (the chain caches them too).
+  // No transaction here stakes: every epoch's snapshot holds the genesis validators (the chain
+  // caches its snapshots too).
   const validators = buildValidatorSet(accounts);
   for (const block of blocks) {
     checkBlockStateless(block, genesis.chainId, engine);
-    engine.verifyHeader(block.header, parent, { validators, headers, now: Date.now() });
+    const slot = engine.productionSlot(block.header)!;
+    const epoch = engine.epochContext({ header: parent, hash: parentHash, link }, slot)!;
+    link = engine.verifyHeader(block.header, parent, {
+      headers,
+      now: Date.now(),
+      lottery: { epoch, validators },
+    });
+    parentHash = block.hash;
     const effects = applyBlockTransactions(
       reader,
       block.transactions,

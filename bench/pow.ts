@@ -2,7 +2,6 @@ import { hash } from "node:crypto";
 import type { ProducerDeps } from "../src/consensus/engine.js";
 import { PowMiner } from "../src/consensus/pow/miner.js";
 import { NonceSearch, powHashInput } from "../src/consensus/pow/nonce-search.js";
-import { buildValidatorSet } from "../src/consensus/validators.js";
 import { type BlockHeader, makeBlock } from "../src/core/block.js";
 import { keyPairFromSeed } from "../src/core/keys.js";
 import { median, round } from "./raw.js";
@@ -53,8 +52,8 @@ async function workerRate(durationMs: number): Promise<number> {
     head: () => ({
       header: parent.header,
       hash: parent.hash,
-      validators: buildValidatorSet([]),
       headers: { getHeader: () => grandparent },
+      lottery: () => undefined,
     }),
     selectTransactions: () => [],
     submit: async () => {},

@@ -1,4 +1,4 @@
-import type { Engine } from "../consensus/engine.js";
+import type { Engine, EpochLottery, ValidatorSet } from "../consensus/engine.js";
 import type { Block } from "../core/block.js";
 import { toHex } from "../core/bytes.js";
 import { isValidationError, type RejectCode, reject } from "../core/errors.js";
@@ -15,10 +15,12 @@ import {
   type ChainPath,
   type ConnectContext,
   prepareConnection,
+  walkPath,
 } from "./connect.js";
 import { findFork, isBetter } from "./fork-choice.js";
 import { LruCache } from "./lru.js";
-import type { OrphanPool } from "./orphan-pool.js";
+import { OrphanPool } from "./orphan-pool.js";
+import type { SnapshotBook } from "./snapshots.js";
 
 /**
  * Failures that say "not yet" rather than "never": a stored block failing with one of them is
@@ -41,6 +43,15 @@ const NOT_REMEMBERED = new Set<RejectCode>([
   "Malformed",
 ]);
 
+/**
+ * Stored blocks one forger may have for one slot (PoS). An honest forger signs one; two let a
+ * node see an equivocation. Beyond that a side block is held in memory (parked), not stored,
+ * until a block building on it arrives: a forger who won a slot cannot fill every node's disk
+ * with variants of its block, and a branch that honest nodes extend still connects.
+ */
+export const MAX_BLOCKS_PER_FORGER_SLOT = 2;
+const PARKED_LIMITS = { maxBlocks: 32, maxBytes: 8 * 1024 * 1024 };
+
 export interface ImporterDeps {
   chainId: string;
   store: ChainStore;
@@ -49,6 +60,7 @@ export interface ImporterDeps {
   engine: Engine;
   params: LedgerParams;
   orphans: OrphanPool;
+  snapshots: SnapshotBook;
   log: ChainLogger;
   now: () => number;
   /** Read at every import: the hook may be set after the chain opened. */
@@ -64,6 +76,8 @@ export interface ImporterDeps {
 export class BlockImporter {
   /** Hashes of recently rejected blocks that are invalid for good (not stored anywhere). */
   private readonly rejected = new LruCache<string, true>(4096);
+  /** Side blocks over MAX_BLOCKS_PER_FORGER_SLOT, held until a child arrives (by parent hash). */
+  private readonly parked = new OrphanPool(PARKED_LIMITS);
 
   constructor(
     private readonly deps: ImporterDeps,
@@ -85,8 +99,14 @@ export class BlockImporter {
       if (known) return known;
       checkBlockStateless(block, this.deps.chainId, this.deps.engine);
       const parentHash = toHex(block.header.previousHash);
-      if (!this.deps.store.hasBlock(parentHash)) return this.addOrphan(block);
+      if (!this.deps.store.hasBlock(parentHash)) {
+        const parked = this.parked.remove(parentHash);
+        if (!parked) return this.addOrphan(block);
+        // A block builds on a parked one: that one is wanted after all.
+        await this.attach(parked, { unbounded: true });
+      }
       const status = await this.attach(block);
+      if (status === "parked") return { status: "known" };
       await this.connectOrphans(block.hashHex);
       return { status };
     } catch (e) {
@@ -114,7 +134,8 @@ export class BlockImporter {
     const parentHash = toHex(block.header.previousHash);
     if (this.isKnownInvalid(parentHash))
       reject("KnownInvalid", `block ${block.hashHex} builds on invalid block ${parentHash}`);
-    if (this.deps.store.hasBlock(block.hashHex)) return { status: "known" };
+    if (this.deps.store.hasBlock(block.hashHex) || this.parked.has(block.hashHex))
+      return { status: "known" };
     if (this.deps.orphans.has(block.hashHex))
       return { status: "orphan", missingParent: this.deps.orphans.missingAncestor(block) };
     return undefined;
@@ -135,7 +156,9 @@ export class BlockImporter {
     for (let parent = pending.pop(); parent !== undefined; parent = pending.pop()) {
       for (const child of this.deps.orphans.takeChildren(parent)) {
         try {
-          if (!this.deps.store.hasBlock(child.hashHex)) await this.attach(child);
+          // Its own child waited for it: it is wanted, whatever the bound per forger and slot.
+          if (!this.deps.store.hasBlock(child.hashHex))
+            await this.attach(child, { unbounded: true });
           pending.push(child.hashHex);
         } catch (e) {
           if (!isValidationError(e)) throw e;
@@ -149,8 +172,21 @@ export class BlockImporter {
     }
   }
 
-  /** Adds a block whose parent is stored: to a side branch, or as the new head. */
-  private async attach(block: Block): Promise<"head" | "side"> {
+  /** Whether a block is parked (see MAX_BLOCKS_PER_FORGER_SLOT). */
+  isParked(hash: string): boolean {
+    return this.parked.has(hash);
+  }
+
+  /**
+   * Adds a block whose parent is stored: to a side branch, or as the new head. A side block is
+   * checked in full against its parent and its epoch's lottery before it is stored (its state
+   * is checked when its branch becomes the best), so a fork of junk costs its sender, not this
+   * node's disk; "parked" when it is held back instead (MAX_BLOCKS_PER_FORGER_SLOT).
+   */
+  private async attach(
+    block: Block,
+    options: { unbounded?: boolean } = {},
+  ): Promise<"head" | "side" | "parked"> {
     const parentHash = toHex(block.header.previousHash);
     const parent = this.deps.store.blockInfo(parentHash)!;
     if (parent.validity === "invalid") reject("KnownInvalid", `parent ${parentHash} is invalid`);
@@ -164,14 +200,41 @@ export class BlockImporter {
       validity: "unknown",
     };
     if (!isBetter({ score: info.score, hashHex: block.hashHex }, this.head)) {
-      // Its state is unknown until its branch becomes the best: it is fully validated then.
-      // Every rule that needs only the parent is checked now, before anything is stored.
-      this.deps.engine.verifyHeaderAgainstParent(
-        block.header,
-        this.deps.blocks.getHeader(parentHash)!,
-        { headers: this.deps.blocks, now: this.deps.now() },
-      );
-      await this.deps.store.batch().putBlock(block, info).write();
+      const { engine, store } = this.deps;
+      const parentHeader = this.deps.blocks.getHeader(parentHash)!;
+      const slot = engine.productionSlot(block.header);
+      if (
+        slot !== undefined &&
+        !options.unbounded &&
+        !this.deps.orphans.hasChildren(block.hashHex) &&
+        (await store.countForged(slot, block.header.forger, MAX_BLOCKS_PER_FORGER_SLOT)) >=
+          MAX_BLOCKS_PER_FORGER_SLOT
+      ) {
+        this.parked.add(block);
+        this.deps.log.debug(
+          { block: block.hashHex, slot, forger: toHex(block.header.forger) },
+          "another block of one forger for one slot: held in memory, not stored",
+        );
+        return "parked";
+      }
+      let lottery: EpochLottery | undefined;
+      const epoch =
+        slot === undefined
+          ? undefined
+          : engine.epochContext(
+              { header: parentHeader, hash: block.header.previousHash, link: parent.link },
+              slot,
+            );
+      if (epoch)
+        lottery = { epoch, validators: await this.snapshotValidators(toHex(epoch.snapshot)) };
+      info.link = engine.verifyHeader(block.header, parentHeader, {
+        headers: this.deps.blocks,
+        now: this.deps.now(),
+        lottery,
+      });
+      const batch = store.batch().putBlock(block, info);
+      if (slot !== undefined) batch.indexForged(slot, block.header.forger, block.hash);
+      await batch.write();
       this.deps.blocks.remember(block);
       this.deps.emit("block", { block, status: "side" });
       return "side";
@@ -192,6 +255,43 @@ export class BlockImporter {
     return "head";
   }
 
+  /**
+   * The validators of a snapshot block, for a side block's lottery: recorded, or else (a block
+   * the main chain never passed as a possible snapshot: a fork right at it, or a block of a side
+   * branch) computed by walking from the head to that block — reverting main-chain blocks and
+   * applying side blocks with every rule — and recorded then. A branch that fails on the way is
+   * marked invalid, and the block that needed it is refused.
+   */
+  private async snapshotValidators(hash: string): Promise<ValidatorSet> {
+    const known = this.deps.snapshots.get(hash);
+    if (known) return known;
+    const { fork, branch } = findFork(this.deps.store, hash, this.finalizedHeight);
+    const path: ChainPath = {
+      fork,
+      revert: this.mainBlocksAbove(fork.height),
+      apply: branch.map((h) => ({
+        block: this.deps.blocks.requireBlock(h),
+        info: this.deps.store.blockInfo(h)!,
+        stored: true,
+      })),
+    };
+    let walked: ReturnType<typeof walkPath>;
+    try {
+      walked = walkPath(this.connectContext(), path);
+    } catch (e) {
+      if (!(e instanceof BranchFailure)) throw e;
+      if (!TRANSIENT_CODES.has(e.error.code)) await this.markInvalid(e.block.hashHex);
+      return reject("KnownInvalid", `the branch of snapshot ${hash} is invalid: ${e.message}`);
+    }
+    const validators = walked.delta.validators();
+    walked.snapshots.set(hash, validators);
+    const batch = this.deps.store.batch();
+    this.deps.snapshots.write(batch, walked.snapshots);
+    await batch.write();
+    this.deps.snapshots.remember(walked.snapshots);
+    return validators;
+  }
+
   private mainBlocksAbove(height: number): Block[] {
     const out: Block[] = [];
     for (let h = this.head.height; h > height; h--)
@@ -208,6 +308,7 @@ export class BlockImporter {
       params: this.deps.params,
       now: this.deps.now,
       isVerified: this.deps.isVerified(),
+      snapshots: this.deps.snapshots,
     };
   }
 
@@ -229,6 +330,7 @@ export class BlockImporter {
     }
     await prepared.batch.write();
     this.deps.state.commit(prepared.delta);
+    this.deps.snapshots.remember(prepared.snapshots);
     const applied = path.apply.map((step) => step.block);
     for (const block of applied) this.deps.blocks.remember(block);
     const tip = applied[applied.length - 1]!;

@@ -1,4 +1,7 @@
+import type { Engine } from "../consensus/engine.js";
+import { buildValidatorSet } from "../consensus/validators.js";
 import type { Block } from "../core/block.js";
+import { toHex } from "../core/bytes.js";
 import { reject } from "../core/errors.js";
 import { type Genesis, genesisAccounts, genesisBlock, genesisSupply } from "../core/genesis.js";
 import { totalStake, totalSupply } from "../core/state.js";
@@ -6,6 +9,7 @@ import { StoreCorruptError } from "../store/codec.js";
 import { ChainStore, STORE_VERSION, type StoreOptions } from "../store/store.js";
 import { HeadState } from "./account-state.js";
 import type { ChainHead } from "./chain-events.js";
+import { SnapshotBook } from "./snapshots.js";
 
 export interface OpenedChainStore {
   store: ChainStore;
@@ -23,12 +27,13 @@ export interface OpenedChainStore {
 export async function openChainStore(
   dataDir: string,
   genesis: Genesis,
+  engine: Engine,
   options: StoreOptions,
 ): Promise<OpenedChainStore> {
   const store = await ChainStore.open(dataDir, options);
   try {
     const block = genesisBlock(genesis);
-    if (store.version() === undefined) await initialize(store, genesis, block);
+    if (store.version() === undefined) await initialize(store, genesis, engine, block);
     return { ...(await recover(store, genesis, block)), store, genesis: block };
   } catch (e) {
     await store.close();
@@ -36,7 +41,9 @@ export async function openChainStore(
   }
 }
 
-async function initialize(store: ChainStore, genesis: Genesis, block: Block) {
+async function initialize(store: ChainStore, genesis: Genesis, engine: Engine, block: Block) {
+  const link = engine.genesisLink(block);
+  const accounts = genesisAccounts(genesis);
   const batch = store
     .batch()
     .setGenesis(block.hash, STORE_VERSION)
@@ -46,11 +53,18 @@ async function initialize(store: ChainStore, genesis: Genesis, block: Block) {
       // Every chain shares the genesis block, so its own weight never decides anything.
       score: 0n,
       validity: "valid",
+      link,
     })
     .setMainHash(0, block.hash)
     .setHead(block.hash)
     .setMinted(0n);
-  for (const [address, account] of genesisAccounts(genesis)) batch.setAccount(address, account);
+  for (const [address, account] of accounts) batch.setAccount(address, account);
+  // The genesis state is the snapshot of the first epochs (PoS).
+  if (link)
+    new SnapshotBook(store).write(
+      batch,
+      new Map([[toHex(link.snapshot), buildValidatorSet(accounts)]]),
+    );
   await batch.write();
 }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
-import type { Engine, HeadInfo, ValidatorSet } from "../consensus/engine.js";
+import type { Engine, EpochLottery, HeadInfo, ValidatorSet } from "../consensus/engine.js";
 import type { Block, BlockHeader } from "../core/block.js";
+import { toHex } from "../core/bytes.js";
 import { reject } from "../core/errors.js";
 import { type Genesis, genesisSupply, ledgerParams } from "../core/genesis.js";
 import type { Address } from "../core/keys.js";
@@ -20,6 +21,7 @@ import { BlockImporter } from "./chain-import.js";
 import { openChainStore } from "./chain-open.js";
 import { DEFAULT_ORPHAN_LIMITS, OrphanPool, type OrphanPoolLimits } from "./orphan-pool.js";
 import { SerialQueue } from "./serial-queue.js";
+import { SnapshotBook } from "./snapshots.js";
 
 export type {
   BlockEvent,
@@ -69,6 +71,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
   private readonly queue = new SerialQueue();
   private readonly blocks: BlockSource;
   private readonly orphans: OrphanPool;
+  private readonly snapshots: SnapshotBook;
   private readonly importer: BlockImporter;
   private readonly log: ChainLogger;
   private closed = false;
@@ -88,6 +91,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
     this.blocks = new BlockSource(store);
     this.blocks.remember(genesisBlock);
     this.orphans = new OrphanPool(options.orphanLimits ?? DEFAULT_ORPHAN_LIMITS);
+    this.snapshots = new SnapshotBook(store);
     this.log = options.logger ?? SILENT_LOGGER;
     this.isVerified = options.isVerified;
     this.importer = new BlockImporter(
@@ -99,6 +103,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
         engine,
         params: this.params,
         orphans: this.orphans,
+        snapshots: this.snapshots,
         log: this.log,
         now: options.now ?? Date.now,
         isVerified: () => this.isVerified,
@@ -113,7 +118,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
     const { genesis, engine } = options;
     if (engine.type !== genesis.consensus.type)
       throw new Error(`engine ${engine.type} does not run a ${genesis.consensus.type} genesis`);
-    const opened = await openChainStore(options.dataDir, genesis, { sync: options.sync });
+    const opened = await openChainStore(options.dataDir, genesis, engine, { sync: options.sync });
     const chain = new Chain(
       genesis,
       engine,
@@ -264,17 +269,33 @@ export class Chain extends EventEmitter<ChainEventMap> {
     return { reader: this.state, totalStake: this.state.totalStake };
   }
 
+  /** The validators of the head state (the lottery draws from its epoch's snapshot). */
   validators(): ValidatorSet {
     return this.state.validators();
   }
 
+  /**
+   * The lottery of a child of the head in `slot` (PoS): its epoch and the validators of the
+   * epoch's snapshot. Undefined under PoW.
+   */
+  lottery(slot: number): EpochLottery | undefined {
+    const head = this.head;
+    const link = this.store.blockInfo(head.hashHex)?.link;
+    const epoch = this.engine.epochContext({ header: head.header, hash: head.hash, link }, slot);
+    if (!epoch) return undefined;
+    const validators = this.snapshots.get(toHex(epoch.snapshot));
+    return validators && { epoch, validators };
+  }
+
   /** The head as a producer sees it. */
   headInfo(): HeadInfo {
+    const head = this.head;
     return {
-      header: this.head.header,
-      hash: this.head.hash,
-      validators: this.state.validators(),
+      header: head.header,
+      hash: head.hash,
       headers: this.blocks,
+      // Bound to this head: after a new head the producer asks headInfo() again.
+      lottery: (slot) => (this.head === head ? this.lottery(slot) : undefined),
     };
   }
 
@@ -290,7 +311,10 @@ export class Chain extends EventEmitter<ChainEventMap> {
 
   /** Whether this node has the block: stored (any branch or validity) or waiting as an orphan. */
   hasBlock(hash: string): boolean {
-    return HASH_RE.test(hash) && (this.store.hasBlock(hash) || this.orphans.has(hash));
+    return (
+      HASH_RE.test(hash) &&
+      (this.store.hasBlock(hash) || this.orphans.has(hash) || this.importer.isParked(hash))
+    );
   }
 
   getHeader(hash: string): BlockHeader | undefined {

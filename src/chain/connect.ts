@@ -1,5 +1,6 @@
-import type { Engine } from "../consensus/engine.js";
+import type { Engine, EpochLottery, ValidatorSet } from "../consensus/engine.js";
 import type { Block } from "../core/block.js";
+import { toHex } from "../core/bytes.js";
 import { isValidationError, type ValidationError } from "../core/errors.js";
 import { applyBlockTransactions, type LedgerParams } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
@@ -8,6 +9,7 @@ import { type BlockInfo, StoreCorruptError } from "../store/codec.js";
 import type { ChainStore } from "../store/store.js";
 import { type HeadState, StateDelta } from "./account-state.js";
 import type { BlockSource } from "./block-source.js";
+import type { SnapshotBook } from "./snapshots.js";
 
 export interface PathStep {
   block: Block;
@@ -33,6 +35,7 @@ export interface ConnectContext {
   params: LedgerParams;
   now: () => number;
   isVerified?: ((tx: Transaction) => boolean) | undefined;
+  snapshots: SnapshotBook;
 }
 
 /** A block of the path broke a rule: nothing was written. */
@@ -45,21 +48,43 @@ export class BranchFailure extends Error {
   }
 }
 
+/** A path walked: the state at its end and what storing it takes. */
+export interface WalkedPath {
+  batch: StoreBatch;
+  delta: StateDelta;
+  /** Validators of possible snapshots the walk passed (block hash → set), to record. */
+  snapshots: Map<string, ValidatorSet>;
+}
+
 /**
  * Validates a path in full against the state it leads through and collects everything it
  * changes into one batch: for each reverted block its undo applied, its transactions unindexed
  * and its undo data dropped; for each applied block the engine's header rules against its
- * parent and the parent state's validators, the state transition of its body, its height, its
- * transactions, its undo data and its validity; then the final accounts, the head and the
- * minted counter. Neither the store nor the head state changes here: the caller writes the
- * batch, then commits the delta. Throws BranchFailure at the first block that breaks a rule.
+ * parent and its epoch's lottery, the state transition of its body, its height, its
+ * transactions, its undo data, its validity and its epoch link; then the final accounts, the
+ * head, the minted counter and the snapshots passed. Neither the store nor the head state
+ * changes here: the caller writes the batch, then commits the delta and the snapshots. Throws
+ * BranchFailure at the first block that breaks a rule.
  */
-export function prepareConnection(
-  ctx: ConnectContext,
-  path: ChainPath,
-): { batch: StoreBatch; delta: StateDelta } {
+export function prepareConnection(ctx: ConnectContext, path: ChainPath): WalkedPath {
+  const walked = walkPath(ctx, path);
+  const { batch, delta } = walked;
+  for (const [address, account] of delta.changes) batch.setAccount(address, account);
+  const tip = path.apply[path.apply.length - 1]!.block;
+  batch.setHead(tip.hash).setMinted(delta.minted);
+  ctx.snapshots.write(batch, walked.snapshots);
+  return walked;
+}
+
+/**
+ * The walk of prepareConnection without the head: reverts to the fork and applies the branch
+ * (possibly none of it), checking every rule. Also what tells the state after a block off the
+ * main chain, for the lottery of a side branch.
+ */
+export function walkPath(ctx: ConnectContext, path: ChainPath): WalkedPath {
   const delta = new StateDelta(ctx.state);
   const batch = ctx.store.batch();
+  const snapshots = new Map<string, ValidatorSet>();
   const tipHeight = path.fork.height + path.apply.length;
   for (const block of path.revert) {
     const undo = ctx.store.undo(block.hashHex);
@@ -70,15 +95,36 @@ export function prepareConnection(
     if (block.header.height > tipHeight) batch.deleteMainHash(block.header.height);
   }
   let parent = ctx.blocks.getHeader(path.fork.hash);
+  let parentHex = path.fork.hash;
+  let parentLink = ctx.store.blockInfo(path.fork.hash)?.link;
   if (!parent) throw new StoreCorruptError(`fork block ${path.fork.hash} is missing`);
   for (const step of path.apply) {
     const { block } = step;
     let effects: ReturnType<typeof applyBlockTransactions>;
+    let link: BlockInfo["link"];
+    const slot = ctx.engine.productionSlot(block.header);
     try {
-      ctx.engine.verifyHeader(block.header, parent, {
-        validators: delta.validators(),
+      let lottery: EpochLottery | undefined;
+      const epoch =
+        slot === undefined
+          ? undefined
+          : ctx.engine.epochContext(
+              { header: parent, hash: block.header.previousHash, link: parentLink },
+              slot,
+            );
+      if (epoch) {
+        // The parent closes an epoch of this branch: its state may be a later snapshot.
+        if (epoch.startsEpoch) snapshots.set(parentHex, delta.validators());
+        const snapshot = toHex(epoch.snapshot);
+        const validators = snapshots.get(snapshot) ?? ctx.snapshots.get(snapshot);
+        if (!validators)
+          throw new StoreCorruptError(`the validators of snapshot ${snapshot} are not recorded`);
+        lottery = { epoch, validators };
+      }
+      link = ctx.engine.verifyHeader(block.header, parent, {
         headers: ctx.blocks,
         now: ctx.now(),
+        lottery,
       });
       effects = applyBlockTransactions(
         delta,
@@ -93,17 +139,19 @@ export function prepareConnection(
       throw e;
     }
     delta.apply(effects);
-    const info: BlockInfo = { ...step.info, validity: "valid" };
+    const info: BlockInfo = { ...step.info, link, validity: "valid" };
     if (step.stored) batch.putBlockInfo(block.hashHex, info);
-    else batch.putBlock(block, info);
+    else {
+      batch.putBlock(block, info);
+      if (slot !== undefined) batch.indexForged(slot, block.header.forger, block.hash);
+    }
     batch
       .setMainHash(block.header.height, block.hash)
       .indexTransactions(block)
       .putUndo(block.hash, { accounts: [...effects.undo], minted: effects.minted });
     parent = block.header;
+    parentHex = block.hashHex;
+    parentLink = link;
   }
-  for (const [address, account] of delta.changes) batch.setAccount(address, account);
-  const tip = path.apply[path.apply.length - 1]!.block;
-  batch.setHead(tip.hash).setMinted(delta.minted);
-  return { batch, delta };
+  return { batch, delta, snapshots };
 }

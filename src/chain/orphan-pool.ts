@@ -64,6 +64,11 @@ export class OrphanPool {
     return block;
   }
 
+  /** Whether any pooled block waits for this one. */
+  hasChildren(parentHash: string): boolean {
+    return this.byParent.has(parentHash);
+  }
+
   /** Removes and returns the waiting children of a block. */
   takeChildren(parentHash: string): Block[] {
     const hashes = this.byParent.get(parentHash);

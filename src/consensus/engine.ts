@@ -26,12 +26,59 @@ export interface HeaderReader {
   getHeader(hashHex: string): BlockHeader | undefined;
 }
 
-export interface VerifyContext {
-  /** Validators of the parent's state (the state the new block applies to). */
+/**
+ * What a PoS block carries forward to its children, derived from its parent's link at the time
+ * the block is attached (so a branch needs no replay to know it) and kept in the chain's block
+ * info. PoW blocks have none. See pos/epochs.ts for the rules.
+ */
+export interface EpochLink {
+  /** Nonce of the block's epoch: every slot seed of the epoch derives from it. */
+  nonce: Uint8Array;
+  /** Running hash of the VRF outputs of the branch's blocks in this epoch, through this block. */
+  accumulator: Uint8Array;
+  /** Hash of the block whose state's validators hold the lots of this epoch (the snapshot). */
+  snapshot: Uint8Array;
+  /** Hash of the last block of the branch before this block's epoch. */
+  lastBeforeEpoch: Uint8Array;
+}
+
+/** A stored block as the engine reads a parent. */
+export interface LinkedHeader {
+  header: BlockHeader;
+  hash: Uint8Array;
+  /** Its EpochLink (PoS); undefined under PoW. */
+  link: EpochLink | undefined;
+}
+
+/** The epoch a child of some parent falls in, at some slot: what its lottery draws from. */
+export interface EpochContext {
+  epoch: number;
+  /** The epoch nonce: slot seeds and VRF inputs of the epoch derive from it. */
+  nonce: Uint8Array;
+  /** Hash of the snapshot block: the validators of its state hold the epoch's lots. */
+  snapshot: Uint8Array;
+  lastBeforeEpoch: Uint8Array;
+  /** The accumulator the child's VRF output folds into (empty when the child starts the epoch). */
+  accumulator: Uint8Array;
+  /**
+   * The child is the branch's first block of its epoch. Its parent's validators may then be the
+   * snapshot of a later epoch, so the chain records them when its state passes the parent.
+   */
+  startsEpoch: boolean;
+}
+
+/** The lottery of one epoch on one branch: its context and its snapshot's validators. */
+export interface EpochLottery {
+  epoch: EpochContext;
   validators: ValidatorSet;
+}
+
+export interface VerifyContext {
   headers: HeaderReader;
   /** Wall-clock milliseconds of the verifying node. */
   now: number;
+  /** PoS: the block's epoch (engine.epochContext of its parent) and its snapshot's validators. */
+  lottery?: EpochLottery;
 }
 
 export interface Engine {
@@ -53,23 +100,27 @@ export interface Engine {
 
   /**
    * Full consensus check of a header against its parent: seal kind, time rules, the right of
-   * the forger to produce this block (PoS lottery winner, PoW work and target). The block
-   * signature, height, parent hash and chain id are checked by the chain for every engine.
-   * Throws ValidationError with a named code.
+   * the forger to produce this block (PoS: lottery winner of its slot over `ctx.lottery`, and its
+   * randomness a valid VRF proof; PoW: work and target). The block signature, height, parent
+   * hash and chain id are checked by the chain for every engine. Returns the block's EpochLink
+   * (PoS) for the chain to store; throws ValidationError with a named code.
    */
-  verifyHeader(header: BlockHeader, parent: BlockHeader, ctx: VerifyContext): void;
+  verifyHeader(header: BlockHeader, parent: BlockHeader, ctx: VerifyContext): EpochLink | undefined;
+
+  /** The EpochLink of the genesis block (PoS); undefined under PoW. */
+  genesisLink(genesis: Block): EpochLink | undefined;
 
   /**
-   * The header rules that need the parent but no state: PoS slot order, slot time and the
-   * randomness signature (all but the lottery); PoW everything. The chain runs them before it
-   * stores a block on a side branch, whose state is unknown until the branch becomes the best,
-   * so a fork of junk costs its sender and not this node's disk.
+   * The slot a header claims (PoS), for the chain's bound on blocks per forger and slot;
+   * undefined under PoW.
    */
-  verifyHeaderAgainstParent(
-    header: BlockHeader,
-    parent: BlockHeader,
-    ctx: Omit<VerifyContext, "validators">,
-  ): void;
+  productionSlot(header: BlockHeader): number | undefined;
+
+  /**
+   * The epoch of a child of `parent` in `slot` (PoS): its nonce and the snapshot whose
+   * validators the chain must supply in VerifyContext.lottery. Undefined under PoW.
+   */
+  epochContext(parent: LinkedHeader, slot: number): EpochContext | undefined;
 
   /** Cumulative fork-choice score of a block: the parent's score plus this block's weight. */
   score(header: BlockHeader, parentScore: bigint): bigint;
@@ -82,8 +133,12 @@ export interface Engine {
 export interface HeadInfo {
   header: BlockHeader;
   hash: Uint8Array;
-  validators: ValidatorSet;
   headers: HeaderReader;
+  /**
+   * The lottery of a child of the head in `slot` (PoS): the epoch it falls in and the validators
+   * of that epoch's snapshot. Undefined under PoW, or when the snapshot is not known here.
+   */
+  lottery(slot: number): EpochLottery | undefined;
 }
 
 export interface ProducerDeps {

@@ -11,6 +11,18 @@ export function createEngine(genesis: Genesis): Engine {
 export { transactionsThatFit } from "./block-space.js";
 export type * from "./engine.js";
 export { PosEngine, slotWinner } from "./pos/engine.js";
+export {
+  accumulate,
+  childEpochLink,
+  EMPTY_ACCUMULATOR,
+  EPOCH_SLOTS,
+  epochContextOf,
+  epochOf,
+  epochStartSlot,
+  genesisEpochLink,
+  nextEpochNonce,
+  sameEpochLink,
+} from "./pos/epochs.js";
 export { PosForger } from "./pos/forger.js";
 export {
   drawLot,
@@ -19,8 +31,22 @@ export {
   selectForger,
   uniformBelow,
 } from "./pos/lottery.js";
-export { randomnessMessage, signRandomness, slotSeed, verifyRandomness } from "./pos/randomness.js";
-export { POS_CLOCK_DRIFT_MS, type SlotClock, slotClock, slotOf, slotStart } from "./pos/slots.js";
+export {
+  proveRandomness,
+  RANDOMNESS_BYTES,
+  randomnessOutput,
+  slotSeed,
+  verifyRandomness,
+  vrfInput,
+} from "./pos/randomness.js";
+export {
+  POS_CLOCK_DRIFT_MS,
+  posClockDriftMs,
+  type SlotClock,
+  slotClock,
+  slotOf,
+  slotStart,
+} from "./pos/slots.js";
 export { POW_CLOCK_DRIFT_MS } from "./pow/clock.js";
 export { expectedTarget, POW_FINALITY_DEPTH, PowEngine } from "./pow/engine.js";
 export { PowMiner, spawnMinerWorker, templateRefreshMs } from "./pow/miner.js";

@@ -22,6 +22,7 @@ import {
   transactionFromJson,
   transactionToJson,
 } from "./transaction.js";
+import { VRF_PROOF_BYTES } from "./vrf.js";
 
 /** Limits of one block, enforced on decode and on production. */
 export const MAX_BLOCK_TRANSACTIONS = 5_000;
@@ -32,6 +33,7 @@ const BLOCK_SIGNATURE_DOMAIN = utf8.encode("lotchain/block-signature/v1");
 
 /** The consensus-specific part of a header. */
 export type Seal =
+  /** randomness: the forger's 80-byte VRF proof (the genesis block: a 32-byte seed). */
   | { type: "pos"; slot: number; randomness: Uint8Array }
   | { type: "pow"; target: bigint; nonce: bigint };
 
@@ -158,9 +160,9 @@ function headerFromItems(items: unknown): BlockHeader {
   if (kind === "pos") {
     const slot = r.uint();
     const randomness = r.bytes();
-    // 64 bytes (the forger's signature); only the genesis block carries a 32-byte seed.
-    if (randomness.length !== (height === 0 ? HASH_BYTES : SIGNATURE_BYTES))
-      reject("Malformed", "block header: randomness must be 64 bytes");
+    // 80 bytes (the forger's VRF proof); only the genesis block carries a 32-byte seed.
+    if (randomness.length !== (height === 0 ? HASH_BYTES : VRF_PROOF_BYTES))
+      reject("Malformed", `block header: randomness must be ${VRF_PROOF_BYTES} bytes`);
     seal = { type: "pos", slot, randomness };
   } else if (kind === "pow") {
     seal = {
@@ -238,8 +240,8 @@ export function blockFromJson(json: unknown, chainId: string): Block {
   let seal: Seal;
   if (o.slot !== undefined) {
     const randomness = parseHex(o.randomness);
-    if (!randomness || (randomness.length !== 64 && randomness.length !== 32))
-      return reject("Malformed", "randomness must be 128 hex digits");
+    if (!randomness || (randomness.length !== VRF_PROOF_BYTES && randomness.length !== HASH_BYTES))
+      return reject("Malformed", `randomness must be ${VRF_PROOF_BYTES * 2} hex digits`);
     seal = { type: "pos", slot: uintField(o, "slot"), randomness };
   } else {
     if (typeof o.nonce !== "string" || !/^(0|[1-9][0-9]{0,19})$/.test(o.nonce))
@@ -295,7 +297,10 @@ export const BLOCK_JSON_SCHEMA = {
     txRoot: { type: "string" },
     signature: { type: "string" },
     slot: { type: "integer", description: "PoS only" },
-    randomness: { type: "string", description: "PoS only" },
+    randomness: {
+      type: "string",
+      description: "PoS only: the forger's VRF proof (160 hex digits; 64 for the genesis seed)",
+    },
     nonce: { type: "string", description: "PoW only" },
     target: { type: "string", description: "PoW only, 64 hex digits" },
   },

@@ -16,7 +16,10 @@ export type HashDomain =
   | "lotchain/address/v1"
   | "lotchain/slot-seed/v1"
   | "lotchain/lottery-draw/v1"
-  | "lotchain/genesis-randomness/v1";
+  | "lotchain/genesis-randomness/v1"
+  | "lotchain/epoch-nonce/v1"
+  | "lotchain/vrf-accumulator/v1"
+  | "lotchain/validator-set/v1";
 
 const prefixes = new Map<HashDomain, Uint8Array>();
 

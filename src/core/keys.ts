@@ -87,6 +87,57 @@ export function parsePublicKeyPem(pem: string): Uint8Array {
   return rawPublicKey(key);
 }
 
+/**
+ * Encodings of the Ed25519 points of small order (the eight torsion points, canonical, and the
+ * non-canonical p and p + 1), as libsodium blocks them: the last byte is compared without its
+ * sign bit, so each entry stands for two encodings. A key of small order makes forgery trivial
+ * (with A = R = the identity and S = 0, "R + k·A = S·B" holds for every message), so such a key
+ * can neither sign a transaction nor forge a block. Comparing bytes costs nothing beside a
+ * verification; no point is decompressed.
+ */
+const SMALL_ORDER_ENCODINGS = [
+  // 0: order 4 (x = ±sqrt(-1), y = 0)
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  // 1: the identity (order 1)
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  // order 8
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  // order 8
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  // p - 1: order 2
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  // p: a non-canonical 0 (order 4)
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  // p + 1: a non-canonical 1 (the identity)
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+].map((hex) => Buffer.from(hex, "hex"));
+
+/** Whether a 32-byte public key encodes a point of small order (see SMALL_ORDER_ENCODINGS). */
+export function isSmallOrderPublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== PUBLIC_KEY_BYTES) return false;
+  const last = publicKey[PUBLIC_KEY_BYTES - 1]! & 0x7f;
+  for (const blocked of SMALL_ORDER_ENCODINGS) {
+    if (blocked[0] !== publicKey[0] || blocked[PUBLIC_KEY_BYTES - 1] !== last) continue;
+    let same = true;
+    for (let i = 1; i < PUBLIC_KEY_BYTES - 1 && same; i++) same = blocked[i] === publicKey[i];
+    if (same) return true;
+  }
+  return false;
+}
+
+/**
+ * The 32-byte seed of an Ed25519 private key (RFC 8032's secret key), from which the signing
+ * scalar and the VRF key derive. Read through JWK, the one export node:crypto offers of it.
+ */
+export function privateKeySeed(privateKey: KeyObject): Uint8Array {
+  if (privateKey.asymmetricKeyType !== "ed25519" || privateKey.type !== "private")
+    return reject("MalformedKey", "expected an Ed25519 private key");
+  const { d } = privateKey.export({ format: "jwk" });
+  const seed = typeof d === "string" ? Buffer.from(d, "base64url") : Buffer.alloc(0);
+  if (seed.length !== 32) return reject("MalformedKey", "an Ed25519 seed is 32 bytes");
+  return new Uint8Array(seed);
+}
+
 // Creating a KeyObject costs more than half of a verification (measured); senders repeat, so
 // keep the most recent ones. Map iteration order makes this a simple LRU.
 const KEY_CACHE_LIMIT = 16_384;
@@ -120,9 +171,13 @@ export function sign(message: Uint8Array, privateKey: KeyObject): Uint8Array {
   return new Uint8Array(nodeSign(null, message, privateKey));
 }
 
-/** Ed25519 verification; false for any malformed key or signature, never a throw. */
+/**
+ * Ed25519 verification; false for any malformed key or signature and for a key of small order
+ * (whose "signatures" anyone can make), never a throw.
+ */
 export function verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES) return false;
+  if (isSmallOrderPublicKey(publicKey)) return false;
   let key: KeyObject;
   try {
     key = publicKeyObject(publicKey);

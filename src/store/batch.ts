@@ -15,12 +15,15 @@ import {
   accountKey,
   blockKey,
   childKey,
+  forgedKey,
   hashBytes,
   heightKey,
   infoKey,
   metaKey,
+  snapshotKey,
   txKey,
   undoKey,
+  validatorsKey,
 } from "./keys.js";
 
 export type BatchOp =
@@ -58,6 +61,21 @@ export class StoreBatch {
     this.put(blockKey(block.hash), block.encoded);
     this.put(infoKey(block.hash), encodeBlockInfo(info));
     return this.put(childKey(block.header.previousHash, block.hash), EMPTY);
+  }
+
+  /** Indexes a stored block under its slot and forger (PoS: the bound on equivocation). */
+  indexForged(slot: number, forger: Uint8Array, hash: Uint8Array): this {
+    return this.put(forgedKey(slot, forger, hash), EMPTY);
+  }
+
+  /** Records the id of the validator set of the state after a block. */
+  putSnapshot(blockHash: string, setId: Uint8Array): this {
+    return this.put(snapshotKey(hashBytes(blockHash)), setId);
+  }
+
+  /** A validator set's encoding, under its id (the hash of that encoding). */
+  putValidatorSet(setId: Uint8Array, encoded: Uint8Array): this {
+    return this.put(validatorsKey(setId), encoded);
   }
 
   /** Rewrites a stored block's info (its validity changes). */

@@ -18,13 +18,29 @@ export class StoreCorruptError extends Error {
 export type Validity = "unknown" | "valid" | "invalid";
 const VALIDITIES: readonly Validity[] = ["unknown", "valid", "invalid"];
 
+/**
+ * The consensus engine's per-block link (consensus/engine.ts EpochLink): what a PoS block
+ * carries forward to its children. Four 32-byte values.
+ */
+export interface StoredEpochLink {
+  nonce: Uint8Array;
+  accumulator: Uint8Array;
+  snapshot: Uint8Array;
+  lastBeforeEpoch: Uint8Array;
+}
+
 export interface BlockInfo {
   height: number;
   parentHash: Uint8Array;
   /** Cumulative fork-choice score (engine.score): may outgrow 64 bits under PoW. */
   score: bigint;
   validity: Validity;
+  /** PoS: the block's epoch link, derived from its parent's when it was stored; PoW: none. */
+  link?: StoredEpochLink | undefined;
 }
+
+/** A validator set as stored: (address, stake) in address order, stake > 0. */
+export type StoredValidators = readonly { address: Address; stake: bigint }[];
 
 export interface TxLocation {
   blockHash: Uint8Array;
@@ -73,23 +89,50 @@ export function decodeAccount(bytes: Uint8Array): Account {
 }
 
 export function encodeBlockInfo(info: BlockInfo): Uint8Array {
-  return encodeCanonical([
+  const items: Canonical[] = [
     info.height,
     info.parentHash,
     encodeBigUint(info.score),
     VALIDITIES.indexOf(info.validity),
-  ]);
+  ];
+  const link = info.link;
+  if (link) items.push([link.nonce, link.accumulator, link.snapshot, link.lastBeforeEpoch]);
+  return encodeCanonical(items);
 }
 
 export function decodeBlockInfo(bytes: Uint8Array): BlockInfo {
   return decoded(bytes, "block info", (items) => {
-    const r = CborReader.of(items, "block info", 4);
+    const hasLink = Array.isArray(items) && items.length === 5;
+    const r = CborReader.of(items, "block info", hasLink ? 5 : 4);
     const height = r.uint();
     const parentHash = r.bytes(32);
     const score = bytesToBigInt(r.bytes());
     const validity = VALIDITIES[r.uint()];
     if (!validity) throw new Error("unknown validity");
-    return { height, parentHash, score, validity };
+    if (!hasLink) return { height, parentHash, score, validity };
+    const l = CborReader.of(r.array(), "epoch link", 4);
+    const link = {
+      nonce: l.bytes(32),
+      accumulator: l.bytes(32),
+      snapshot: l.bytes(32),
+      lastBeforeEpoch: l.bytes(32),
+    };
+    return { height, parentHash, score, validity, link };
+  });
+}
+
+/** A validator set: [[account id (20 bytes), stake], ...] in address order. */
+export function encodeValidators(validators: StoredValidators): Uint8Array {
+  return encodeCanonical(validators.map((v) => [parseAddress(v.address), v.stake]));
+}
+
+export function decodeValidators(bytes: Uint8Array): { address: Address; stake: bigint }[] {
+  return decoded(bytes, "validator set", (items) => {
+    if (!Array.isArray(items)) throw new Error("expected an array");
+    return items.map((entry) => {
+      const r = CborReader.of(entry, "validator", 2);
+      return { address: encodeAddress(r.bytes(20)), stake: r.u64() };
+    });
   });
 }
 

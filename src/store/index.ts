@@ -2,6 +2,8 @@ export { type BatchOp, StoreBatch } from "./batch.js";
 export {
   type BlockInfo,
   StoreCorruptError,
+  type StoredEpochLink,
+  type StoredValidators,
   type TxLocation,
   type UndoData,
   type Validity,

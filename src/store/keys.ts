@@ -13,6 +13,10 @@
  *   M <name>                    → meta: "version", "genesis", "head", "minted"
  *   P <txid:32>                 → a pending transaction the node acknowledged (canonical encoding),
  *                                 until a block includes it or the mempool lets it go
+ *   S <hash:32>                 → id of the validator set of the state after that block (PoS: a
+ *                                 block whose child started an epoch, a possible snapshot)
+ *   V <id:32>                   → a validator set, by the hash of its encoding (deduplicated)
+ *   F <slot:8> <forger:32> <hash:32> → (empty) stored blocks by slot and forger (PoS)
  */
 export const TABLE = {
   block: 0x42, // B
@@ -24,6 +28,9 @@ export const TABLE = {
   undo: 0x55, // U
   meta: 0x4d, // M
   pending: 0x50, // P
+  snapshot: 0x53, // S
+  validators: 0x56, // V
+  forged: 0x46, // F
 } as const;
 
 export type MetaName = "version" | "genesis" | "head" | "minted";
@@ -64,6 +71,12 @@ export const txKey = (txid: Uint8Array) => withPrefix(TABLE.tx, txid);
 export const accountKey = (address: Uint8Array) => withPrefix(TABLE.account, address);
 export const undoKey = (hash: Uint8Array) => withPrefix(TABLE.undo, hash);
 export const pendingKey = (txid: Uint8Array) => withPrefix(TABLE.pending, txid);
+export const snapshotKey = (hash: Uint8Array) => withPrefix(TABLE.snapshot, hash);
+export const validatorsKey = (id: Uint8Array) => withPrefix(TABLE.validators, id);
+export const forgedPrefix = (slot: number, forger: Uint8Array) =>
+  withPrefix(TABLE.forged, heightBytes(slot), forger);
+export const forgedKey = (slot: number, forger: Uint8Array, hash: Uint8Array) =>
+  withPrefix(TABLE.forged, heightBytes(slot), forger, hash);
 export const metaKey = (name: MetaName) => withPrefix(TABLE.meta, new TextEncoder().encode(name));
 
 /** Key range [gte, lt) of every key that starts with `prefix` (a table, or a table and a parent). */

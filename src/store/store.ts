@@ -21,20 +21,26 @@ import { GroupCommit } from "./group-commit.js";
 import {
   blockKey,
   childPrefix,
+  forgedPrefix,
   hashBytes,
   heightKey,
   infoKey,
   metaKey,
   pendingKey,
   prefixRange,
+  snapshotKey,
   TABLE,
   tablePrefix,
   txKey,
   undoKey,
+  validatorsKey,
 } from "./keys.js";
 
-/** Version of the key layout and value encodings; a store of another version is refused. */
-export const STORE_VERSION = 1;
+/**
+ * Version of the key layout and value encodings; a store of another version is refused.
+ * 2: VRF randomness, epoch links in block info, snapshot and forged tables.
+ */
+export const STORE_VERSION = 2;
 
 export interface StoreOptions {
   /**
@@ -169,16 +175,35 @@ export class ChainStore {
     return out;
   }
 
+  /** How many stored blocks name this forger for this slot, counting up to `limit`. */
+  async countForged(slot: number, forger: Uint8Array, limit: number): Promise<number> {
+    let count = 0;
+    for await (const _ of this.db.keys({ ...prefixRange(forgedPrefix(slot, forger)), limit }))
+      count++;
+    return count;
+  }
+
+  /** The id of the validator set recorded for the state after a block, if any. */
+  snapshotSetId(hash: string): Uint8Array | undefined {
+    return this.read(snapshotKey(hashBytes(hash)));
+  }
+
+  /** A recorded validator set's encoding, by id. */
+  validatorSetBytes(id: Uint8Array): Uint8Array | undefined {
+    return this.read(validatorsKey(id));
+  }
+
   undo(hash: string): UndoData | undefined {
     const v = this.read(undoKey(hashBytes(hash)));
     return v === undefined ? undefined : decodeUndo(v);
   }
 
   /**
-   * Every 32-byte key suffix of a table, as hex: the hashes of stored blocks, block infos or
-   * undo data, or the ids of indexed transactions. A full scan, for integrity checks.
+   * Every 32-byte key suffix of a table, as hex: the hashes of stored blocks, block infos, undo
+   * data or recorded snapshots, or the ids of indexed transactions. A full scan, for integrity
+   * checks.
    */
-  async hashesOf(table: "block" | "info" | "undo" | "tx"): Promise<string[]> {
+  async hashesOf(table: "block" | "info" | "undo" | "tx" | "snapshot"): Promise<string[]> {
     const out: string[] = [];
     for await (const key of this.db.keys(prefixRange(tablePrefix(TABLE[table])))) {
       out.push(hashHex(key.subarray(1), `${table} key`));

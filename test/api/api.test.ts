@@ -85,7 +85,7 @@ describe("a single-validator PoS node", () => {
     const head = (await getJson(`${t.url}/v1/blocks/head`)).body;
     expect(head.hash).toBe(status.headHash);
     expect(head.slot).toBeGreaterThan(0);
-    expect(head.randomness).toMatch(/^[0-9a-f]{128}$/);
+    expect(head.randomness).toMatch(/^[0-9a-f]{160}$/);
     const byHeight = (await getJson(`${t.url}/v1/blocks/${head.height}`)).body;
     expect(byHeight.hash).toBe(head.hash);
     const byHash = (await getJson(`${t.url}/v1/blocks/${head.hash}`)).body;

@@ -2,13 +2,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Chain, type ChainOptions } from "../../src/chain/chain.js";
-import type { Engine } from "../../src/consensus/engine.js";
+import type { Engine, EpochLink, EpochLottery } from "../../src/consensus/engine.js";
 import {
   buildValidatorSet,
+  childEpochLink,
   createEngine,
   expectedTarget,
   hashMeetsTarget,
-  signRandomness,
+  proveRandomness,
+  randomnessOutput,
   slotStart,
   slotWinner,
 } from "../../src/consensus/index.js";
@@ -29,9 +31,16 @@ import {
   ledgerParams,
   parseGenesis,
 } from "../../src/core/genesis.js";
-import { type Address, type KeyPair, keyPairFromSeed, sign } from "../../src/core/keys.js";
+import {
+  type Address,
+  type KeyPair,
+  keyPairFromSeed,
+  privateKeySeed,
+  sign,
+} from "../../src/core/keys.js";
 import { type Account, applyBlockTransactions, totalStake } from "../../src/core/state.js";
 import { signTransaction, type Transaction, type TxType } from "../../src/core/transaction.js";
+import { type VrfSecretKey, vrfSecretKey } from "../../src/core/vrf.js";
 
 /**
  * Shared fixtures of the chain tests, the crash test's child and the import benchmark: test
@@ -122,6 +131,20 @@ interface ModelEntry {
   block: Block;
   accounts: Map<Address, Account>;
   minted: bigint;
+  /** PoS: the block's epoch link, derived with the engine's own functions. */
+  link: EpochLink | undefined;
+}
+
+const vrfKeys = new Map<Address, VrfSecretKey>();
+
+/** The VRF key of a test key (derived from its Ed25519 seed, as the forger does). */
+export function vrfKeyOf(key: KeyPair): VrfSecretKey {
+  let vrf = vrfKeys.get(key.address);
+  if (!vrf) {
+    vrf = vrfSecretKey(privateKeySeed(key.privateKey));
+    vrfKeys.set(key.address, vrf);
+  }
+  return vrf;
 }
 
 export interface ChildOptions {
@@ -143,7 +166,9 @@ export interface ChildOptions {
 /**
  * The block tree as a reference model: every block with the state after it. `child` builds a
  * valid child of any block (the slot's lottery winner among the held keys seals it under PoS;
- * it is mined under PoW) and records the state the core computes for it.
+ * it is mined under PoW) and records the state the core computes for it. Under PoS the model
+ * follows epochs with the engine's functions (epochContext, the VRF output of each block) and
+ * draws each lottery from the state it recorded for the epoch's snapshot block.
  */
 export class BlockTreeModel {
   readonly engine: Engine;
@@ -162,7 +187,30 @@ export class BlockTreeModel {
       block: this.genesisBlock,
       accounts: genesisAccounts(genesis),
       minted: 0n,
+      link: this.engine.genesisLink(this.genesisBlock),
     });
+  }
+
+  /** The epoch link the model derived for a block (PoS). */
+  linkOf(block: Block): EpochLink | undefined {
+    return this.entry(block.hashHex).link;
+  }
+
+  /** The lottery of a child of `parent` in `slot`: its epoch and its snapshot's validators. */
+  lottery(parent: Block, slot: number): EpochLottery {
+    const epoch = this.engine.epochContext(
+      { header: parent.header, hash: parent.hash, link: this.entry(parent.hashHex).link },
+      slot,
+    );
+    if (!epoch) throw new Error("not a PoS chain");
+    const snapshot = this.entry(toHex(epoch.snapshot));
+    return { epoch, validators: buildValidatorSet(snapshot.accounts) };
+  }
+
+  /** The winner of `slot` on `parent`, by the model's lottery. */
+  winner(parent: Block, slot: number): Address {
+    const { epoch, validators } = this.lottery(parent, slot);
+    return slotWinner(validators, epoch.nonce, slot);
   }
 
   private entry(hash: string): ModelEntry {
@@ -202,14 +250,23 @@ export class BlockTreeModel {
     const parentEntry = this.entry(parent.hashHex);
     const block =
       this.genesis.consensus.type === "pos"
-        ? this.forge(parent, parentEntry, transactions, options)
+        ? this.forge(parent, transactions, options)
         : this.mine(parent, transactions, options);
-    if (options.invalid) this.entries.set(block.hashHex, { ...parentEntry, block });
-    else this.record(block, parentEntry);
+    const link = this.childLink(parent, block);
+    if (options.invalid) this.entries.set(block.hashHex, { ...parentEntry, block, link });
+    else this.record(block, parentEntry, link);
     return block;
   }
 
-  private record(block: Block, parent: ModelEntry): void {
+  private childLink(parent: Block, block: Block): EpochLink | undefined {
+    if (block.header.seal.type !== "pos") return undefined;
+    const { epoch } = this.lottery(parent, block.header.seal.slot);
+    const output = randomnessOutput(block.header.seal.randomness);
+    if (!output) throw new Error("the block's randomness does not decode");
+    return childEpochLink(epoch, output);
+  }
+
+  private record(block: Block, parent: ModelEntry, link: EpochLink | undefined): void {
     const reader = { getAccount: (a: Address) => parent.accounts.get(a) };
     const effects = applyBlockTransactions(
       reader,
@@ -222,29 +279,29 @@ export class BlockTreeModel {
     );
     const accounts = new Map(parent.accounts);
     for (const [address, account] of effects.changes) accounts.set(address, account);
-    this.entries.set(block.hashHex, { block, accounts, minted: parent.minted + effects.minted });
+    this.entries.set(block.hashHex, {
+      block,
+      accounts,
+      minted: parent.minted + effects.minted,
+      link,
+    });
   }
 
-  private forge(
-    parent: Block,
-    parentEntry: ModelEntry,
-    txs: Transaction[],
-    options: ChildOptions,
-  ): Block {
+  private forge(parent: Block, txs: Transaction[], options: ChildOptions): Block {
     if (parent.header.seal.type !== "pos" || this.genesis.consensus.type !== "pos")
       throw new Error("not a PoS chain");
-    const validators = buildValidatorSet(parentEntry.accounts);
     const clock = {
       genesisTimestamp: this.genesis.timestamp,
       slotMs: this.genesis.consensus.slotMs,
     };
     let slot = Math.max(parent.header.seal.slot + 1, options.minSlot ?? 0);
-    let forger = this.keysByAddress.get(slotWinner(validators, parent.header, slot));
+    let forger = this.keysByAddress.get(this.winner(parent, slot));
     while (!forger && !options.forgerOverride) {
       slot++;
-      forger = this.keysByAddress.get(slotWinner(validators, parent.header, slot));
+      forger = this.keysByAddress.get(this.winner(parent, slot));
     }
     const signer = options.forgerOverride ?? forger!;
+    const { epoch } = this.lottery(parent, slot);
     return sealBlock(
       {
         chainId: this.genesis.chainId,
@@ -255,12 +312,7 @@ export class BlockTreeModel {
         seal: {
           type: "pos",
           slot,
-          randomness: signRandomness(
-            this.genesis.chainId,
-            slot,
-            parent.header.seal.randomness,
-            signer.privateKey,
-          ),
+          randomness: proveRandomness(this.genesis.chainId, slot, epoch.nonce, vrfKeyOf(signer)),
         },
       },
       txs,

@@ -178,24 +178,30 @@ describe("Chain: reorganisation under PoS (longest chain)", () => {
 });
 
 describe("Chain: side-branch blocks", () => {
-  it("checks every rule that needs only the parent before storing a side block", async () => {
+  it("checks every header rule, the lottery included, before storing a side block", async () => {
     const genesis = testGenesis("pos");
     const { model, chain } = await setup(genesis);
     const [a1, a2] = model.extend(model.genesisBlock, 2);
     for (const b of [a1, a2]) await chain.importBlock(b!);
-    const side = model.child(a1!, [], { minSlot: 30 });
+    const side = childLosingTo(model, a1!, a2!, { minSlot: 30 });
     const seal = side.header.seal as { type: "pos"; slot: number; randomness: Uint8Array };
     const badRandomness = reseal(side, {
+      seal: { ...seal, randomness: new Uint8Array(80).fill(9) },
+    });
+    const shortRandomness = reseal(side, {
       seal: { ...seal, randomness: new Uint8Array(64).fill(9) },
     });
     const notAfterParent = reseal(side, {
       seal: { ...seal, slot: (a1!.header.seal as { slot: number }).slot },
     });
+    const wrongForger = model.child(a1!, [], { minSlot: 30, forgerOverride: carol, invalid: true });
     const before = snapshot(chain);
     expect(await rejectionCode(chain.importBlock(badRandomness))).toBe("BadRandomness");
+    expect(await rejectionCode(chain.importBlock(shortRandomness))).toBe("BadRandomness");
     expect(await rejectionCode(chain.importBlock(notAfterParent))).toBe("SlotNotAfterParent");
-    expect(chain.hasBlock(badRandomness.hashHex)).toBe(false);
-    expect(chain.hasBlock(notAfterParent.hashHex)).toBe(false);
+    expect(await rejectionCode(chain.importBlock(wrongForger))).toBe("WrongForger");
+    for (const b of [badRandomness, shortRandomness, notAfterParent, wrongForger])
+      expect(chain.hasBlock(b.hashHex)).toBe(false);
     expect(snapshot(chain)).toEqual(before);
     expect((await chain.importBlock(side)).status).toBe("side");
   });

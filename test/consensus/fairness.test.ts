@@ -1,19 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { selectForger } from "../../src/consensus/pos/lottery.js";
-import { signRandomness, slotSeed } from "../../src/consensus/pos/randomness.js";
+import type { LinkedHeader } from "../../src/consensus/engine.js";
+import {
+  childEpochLink,
+  EPOCH_SLOTS,
+  epochContextOf,
+  genesisEpochLink,
+} from "../../src/consensus/pos/epochs.js";
+import { slotWinner } from "../../src/consensus/pos/lottery.js";
+import { proveRandomness, randomnessOutput } from "../../src/consensus/pos/randomness.js";
 import { buildValidatorSet } from "../../src/consensus/validators.js";
+import { type BlockHeader, hashHeader } from "../../src/core/block.js";
 import { genesisBlock } from "../../src/core/genesis.js";
-import type { KeyPair } from "../../src/core/keys.js";
+import { type KeyPair, privateKeySeed } from "../../src/core/keys.js";
+import { vrfSecretKey } from "../../src/core/vrf.js";
 import { testKey } from "../helpers/ledger.js";
 import { posGenesis } from "./helpers.js";
 
 /**
  * Fairness: a validator's share of slots must match its share of stake. 10,000 slots of a real
- * chain are played out — each slot's winner signs the randomness the next slot's seed comes from,
- * starting from the genesis randomness — and Pearson's chi-squared statistic of the win counts is
- * compared with the critical value at significance 0.001 (scipy.stats.chi2.ppf(0.999, df)).
- * The seeds are fixed (the test genesis and keys), so the result is deterministic; they were
- * chosen before the first run and never tuned.
+ * chain are played out with the protocol's epochs: each slot's winner is drawn from its epoch's
+ * nonce; the winner of each epoch's first won slot forges a block whose VRF output (a real
+ * proof by its key) folds into the nonce of the next epoch, as on a quiet chain with one block
+ * an epoch. Pearson's chi-squared statistic of the slot wins is compared with the critical value
+ * at significance 0.001 (scipy.stats.chi2.ppf(0.999, df)). The seeds are fixed (the test genesis
+ * and keys), so the result is deterministic; they were chosen before the first run and never
+ * tuned.
  */
 const SLOTS = 10_000;
 const CRITICAL_0_001 = new Map([
@@ -24,16 +35,34 @@ const CRITICAL_0_001 = new Map([
 function playSlots(stakes: [KeyPair, bigint][], chainId: string): Map<string, number> {
   const genesis = posGenesis(stakes, { chainId });
   const validators = buildValidatorSet(genesis.validators);
-  const keys = new Map(stakes.map(([key]) => [key.address, key]));
+  const keys = new Map(
+    stakes.map(([key]) => [key.address, vrfSecretKey(privateKeySeed(key.privateKey))]),
+  );
   const wins = new Map(stakes.map(([key]) => [key.address, 0]));
-  const seal = genesisBlock(genesis).header.seal;
-  if (seal.type !== "pos") throw new Error("not a PoS genesis");
-  let randomness = seal.randomness;
+  const g = genesisBlock(genesis);
+  let head: LinkedHeader = { header: g.header, hash: g.hash, link: genesisEpochLink(g) };
+  let forgedEpoch = 0;
   for (let slot = 1; slot <= SLOTS; slot++) {
-    const winner = selectForger(validators, slotSeed(randomness, slot));
+    const epoch = epochContextOf(head, slot);
+    const winner = slotWinner(validators, epoch.nonce, slot);
     wins.set(winner, wins.get(winner)! + 1);
-    randomness = signRandomness(chainId, slot, randomness, keys.get(winner)!.privateKey);
+    if (epoch.epoch === forgedEpoch) continue;
+    // The epoch's first block: only its VRF output matters for the draws (the stakes never move).
+    const randomness = proveRandomness(chainId, slot, epoch.nonce, keys.get(winner)!);
+    const header: BlockHeader = {
+      ...g.header,
+      height: head.header.height + 1,
+      previousHash: head.hash,
+      seal: { type: "pos", slot, randomness },
+    };
+    head = {
+      header,
+      hash: hashHeader(header),
+      link: childEpochLink(epoch, randomnessOutput(randomness)!),
+    };
+    forgedEpoch = epoch.epoch;
   }
+  expect(head.header.height).toBe(Math.ceil(SLOTS / EPOCH_SLOTS));
   return wins;
 }
 

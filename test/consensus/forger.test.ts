@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { BlockProducer, HeadInfo, ProducerDeps } from "../../src/consensus/engine.js";
+import type {
+  BlockProducer,
+  EpochLink,
+  EpochLottery,
+  HeadInfo,
+  ProducerDeps,
+} from "../../src/consensus/engine.js";
 import { PosEngine, slotWinner } from "../../src/consensus/pos/engine.js";
 import { buildValidatorSet } from "../../src/consensus/validators.js";
 import { type Block, verifyBlockSignature } from "../../src/core/block.js";
@@ -29,6 +35,15 @@ function harness(options: {
   const engine = new PosEngine(genesis);
   const validators = buildValidatorSet(genesis.validators);
   const blocks: Block[] = [genesisBlock(genesis)];
+  // Epoch links by block hash; no stake changes here, so every snapshot holds the genesis stakes.
+  const links = new Map<string, EpochLink>([[blocks[0]!.hashHex, engine.genesisLink(blocks[0]!)]]);
+  const lotteryOn = (head: Block, slot: number): EpochLottery => ({
+    epoch: engine.epochContext(
+      { header: head.header, hash: head.hash, link: links.get(head.hashHex) },
+      slot,
+    ),
+    validators,
+  });
   const chain = {
     head: blocks[0]!,
     pool: [] as Transaction[],
@@ -38,12 +53,15 @@ function harness(options: {
     now: options.now ?? (() => Date.now()),
     producer: undefined as unknown as BlockProducer,
     /** What deps.head() returns; a test may make it fail. */
-    readHead: (): HeadInfo => ({
-      header: chain.head.header,
-      hash: chain.head.hash,
-      validators,
-      headers: headerReader(blocks),
-    }),
+    readHead: (): HeadInfo => {
+      const head = chain.head;
+      return {
+        header: head.header,
+        hash: head.hash,
+        headers: headerReader(blocks),
+        lottery: (slot) => lotteryOn(head, slot),
+      };
+    },
   };
   const deps: ProducerDeps = {
     privateKey: options.key.privateKey,
@@ -54,12 +72,13 @@ function harness(options: {
       chain.submitted.push(block);
       try {
         engine.verifySealStateless(block);
-        engine.verifyHeader(block.header, chain.head.header, {
-          validators,
+        const link = engine.verifyHeader(block.header, chain.head.header, {
+          lottery: lotteryOn(chain.head, engine.productionSlot(block.header)),
           headers: headerReader(blocks),
           now: chain.now(),
         });
         if (!verifyBlockSignature(block)) throw new Error("bad block signature");
+        links.set(block.hashHex, link);
       } catch (e) {
         chain.errors.push(e);
         throw e;
@@ -75,7 +94,7 @@ function harness(options: {
     log: chain.log,
   };
   chain.producer = engine.createProducer(deps);
-  return { chain, engine, validators, genesis: blocks[0]! };
+  return { chain, engine, validators, lotteryOn, genesis: blocks[0]! };
 }
 
 const forger = testKey(1);
@@ -199,7 +218,7 @@ describe("PoS forger under a controlled clock", () => {
   it("forges only the slots its key wins; the other validator is offline, so its slots stay empty", () => {
     const other = testKey(2);
     let now = genesisTime;
-    const { chain, validators } = harness({
+    const { chain, lotteryOn } = harness({
       key: forger,
       stakes: [
         [forger, 1n],
@@ -215,10 +234,11 @@ describe("PoS forger under a controlled clock", () => {
     let empty = 0;
     for (let slot = 1; slot <= 40; slot++) {
       now = genesisTime + slot * slotMs;
-      const head = chain.head.header;
-      const won = slotWinner(validators, head, slot) === forger.address;
+      const head = chain.head;
+      const { epoch, validators } = lotteryOn(head, slot);
+      const won = slotWinner(validators, epoch.nonce, slot) === forger.address;
       chain.producer.onNewHead();
-      expect(chain.head.header.height).toBe(head.height + (won ? 1 : 0));
+      expect(chain.head.header.height).toBe(head.header.height + (won ? 1 : 0));
       if (!won) empty++;
     }
     expect(empty).toBeGreaterThan(0);

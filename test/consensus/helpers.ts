@@ -1,11 +1,13 @@
-import type { HeaderReader, ProducerDeps } from "../../src/consensus/engine.js";
-import { signRandomness } from "../../src/consensus/pos/randomness.js";
+import type { EpochLink, HeaderReader, ProducerDeps } from "../../src/consensus/engine.js";
+import { epochContextOf } from "../../src/consensus/pos/epochs.js";
+import { proveRandomness } from "../../src/consensus/pos/randomness.js";
 import { NonceSearch, powHashInput } from "../../src/consensus/pow/nonce-search.js";
 import { type Block, type BlockHeader, sealBlock } from "../../src/core/block.js";
 import { bigIntToBytes } from "../../src/core/bytes.js";
 import type { Genesis } from "../../src/core/genesis.js";
-import type { KeyPair } from "../../src/core/keys.js";
+import { type KeyPair, privateKeySeed } from "../../src/core/keys.js";
 import type { Transaction } from "../../src/core/transaction.js";
+import { vrfSecretKey } from "../../src/core/vrf.js";
 import { TEST_CHAIN } from "../helpers/ledger.js";
 
 export const GENESIS_TIME = 1_764_000_000_000;
@@ -42,9 +44,14 @@ export function powGenesis(
   };
 }
 
-/** A PoS block on `parent`, valid when `key` won `slot` (overrides break one rule at a time). */
+/**
+ * A PoS block on `parent` (whose epoch link is `parentLink`), valid when `key` won `slot`;
+ * overrides break one rule at a time. Its randomness is the key's VRF proof for the slot and
+ * the epoch nonce the parent's link gives.
+ */
 export function forgePosBlock(
   parent: Block,
+  parentLink: EpochLink,
   key: KeyPair,
   slot: number,
   slotMs: number,
@@ -56,9 +63,18 @@ export function forgePosBlock(
   } = {},
 ): Block {
   if (parent.header.seal.type !== "pos") throw new Error("parent is not PoS");
+  const epoch = epochContextOf(
+    { header: parent.header, hash: parent.hash, link: parentLink },
+    Math.max(slot, parent.header.seal.slot + 1),
+  );
   const randomness =
     options.randomness ??
-    signRandomness(parent.header.chainId, slot, parent.header.seal.randomness, key.privateKey);
+    proveRandomness(
+      parent.header.chainId,
+      slot,
+      epoch.nonce,
+      vrfSecretKey(privateKeySeed(key.privateKey)),
+    );
   return sealBlock(
     {
       chainId: parent.header.chainId,

@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { HeadInfo, ProducerDeps } from "../../src/consensus/engine.js";
 import { PowEngine } from "../../src/consensus/pow/engine.js";
 import { PowMiner, spawnMinerWorker } from "../../src/consensus/pow/miner.js";
-import { buildValidatorSet } from "../../src/consensus/validators.js";
 import { type Block, makeBlock, verifyBlockSignature } from "../../src/core/block.js";
 import { toHex } from "../../src/core/bytes.js";
 import { genesisBlock } from "../../src/core/genesis.js";
@@ -36,8 +35,8 @@ function harness() {
   const headInfo = (): HeadInfo => ({
     header: chain.head.header,
     hash: chain.head.hash,
-    validators: buildValidatorSet([]),
     headers: headerReader(blocks),
+    lottery: () => undefined,
   });
   const deps: ProducerDeps = {
     privateKey: miner.privateKey,
@@ -50,7 +49,6 @@ function harness() {
         const parent = blocks.find((b) => b.hashHex === toHex(block.header.previousHash));
         if (!parent) throw new Error("unknown parent");
         engine.verifyHeader(block.header, parent.header, {
-          validators: buildValidatorSet([]),
           headers: headerReader(blocks),
           now: Date.now(),
         });

@@ -5,7 +5,6 @@ import { POW_CLOCK_DRIFT_MS } from "../../src/consensus/pow/clock.js";
 import { PowEngine } from "../../src/consensus/pow/engine.js";
 import { nextTarget } from "../../src/consensus/pow/retarget.js";
 import { hashMeetsTarget, workOfTarget } from "../../src/consensus/pow/target.js";
-import { buildValidatorSet } from "../../src/consensus/validators.js";
 import { type Block, sealBlock } from "../../src/core/block.js";
 import { isValidationError, type RejectCode } from "../../src/core/errors.js";
 import { genesisBlock } from "../../src/core/genesis.js";
@@ -30,7 +29,7 @@ function rejection(f: () => void): RejectCode | undefined {
 }
 
 function ctx(blocks: Block[], now: number): VerifyContext {
-  return { validators: buildValidatorSet([]), headers: headerReader(blocks), now };
+  return { headers: headerReader(blocks), now };
 }
 
 /** A valid chain g, b1, b2, b3 with blocks 700 ms apart. */

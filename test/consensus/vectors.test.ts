@@ -1,11 +1,15 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import type { EpochLink } from "../../src/consensus/engine.js";
+import { PosEngine } from "../../src/consensus/pos/engine.js";
+import { accumulate, nextEpochNonce } from "../../src/consensus/pos/epochs.js";
 import { drawLot, selectForger } from "../../src/consensus/pos/lottery.js";
 import {
-  randomnessMessage,
-  signRandomness,
+  proveRandomness,
+  randomnessOutput,
   slotSeed,
   verifyRandomness,
+  vrfInput,
 } from "../../src/consensus/pos/randomness.js";
 import { NonceSearch, powHashInput } from "../../src/consensus/pow/nonce-search.js";
 import { nextTarget } from "../../src/consensus/pow/retarget.js";
@@ -13,7 +17,10 @@ import { workOfTarget } from "../../src/consensus/pow/target.js";
 import { buildValidatorSet } from "../../src/consensus/validators.js";
 import { type BlockHeader, hashHeader } from "../../src/core/block.js";
 import { bytesToBigInt, parseHex, toHex } from "../../src/core/bytes.js";
+import { genesisBlock } from "../../src/core/genesis.js";
 import { keyPairFromSeed } from "../../src/core/keys.js";
+import { vrfSecretKey } from "../../src/core/vrf.js";
+import { forgePosBlock, posGenesis } from "./helpers.js";
 
 // Written by write-vectors.ts and cross-checked once by an independent Python implementation;
 // any change to a consensus rule changes these outputs and fails here.
@@ -27,22 +34,65 @@ const big = (hex: string) => bytesToBigInt(bytes(hex));
 describe("lottery vectors (test/vectors/lottery.json)", () => {
   it("derives the same slot seeds", () => {
     for (const v of lottery.slotSeeds)
-      expect(toHex(slotSeed(bytes(v.parentRandomness), v.slot))).toBe(v.seed);
+      expect(toHex(slotSeed(bytes(v.epochNonce), v.slot))).toBe(v.seed);
   });
 
-  it("signs the same randomness, which verifies under the forger's key only", () => {
+  it("proves the same randomness (VRF), which verifies under the forger's key only", () => {
     for (const v of lottery.randomness) {
       const key = keyPairFromSeed(bytes(v.forgerKeySeed));
-      const parent = bytes(v.parentRandomness);
+      const nonce = bytes(v.epochNonce);
+      const proof = bytes(v.randomness);
       expect(toHex(key.publicKey)).toBe(v.forgerPublicKey);
-      expect(toHex(randomnessMessage(v.chainId, v.slot, parent))).toBe(v.message);
-      expect(toHex(signRandomness(v.chainId, v.slot, parent, key.privateKey))).toBe(v.randomness);
-      expect(verifyRandomness(v.chainId, v.slot, parent, bytes(v.randomness), key.publicKey)).toBe(
-        true,
-      );
+      expect(toHex(vrfInput(v.chainId, v.slot, nonce))).toBe(v.vrfInput);
       expect(
-        verifyRandomness(v.chainId, v.slot + 1, parent, bytes(v.randomness), key.publicKey),
-      ).toBe(false);
+        toHex(proveRandomness(v.chainId, v.slot, nonce, vrfSecretKey(bytes(v.forgerKeySeed)))),
+      ).toBe(v.randomness);
+      expect(toHex(randomnessOutput(proof)!)).toBe(v.output);
+      expect(toHex(verifyRandomness(v.chainId, v.slot, nonce, proof, key.publicKey)!)).toBe(
+        v.output,
+      );
+      expect(verifyRandomness(v.chainId, v.slot + 1, nonce, proof, key.publicKey)).toBeUndefined();
+    }
+  });
+
+  it("accumulates outputs and derives epoch nonces the same way", () => {
+    for (const v of lottery.epochs.accumulate)
+      expect(toHex(accumulate(bytes(v.accumulator), bytes(v.output)))).toBe(v.result);
+    for (const v of lottery.epochs.nextNonce)
+      expect(toHex(nextEpochNonce(bytes(v.nonce), bytes(v.accumulator), v.epoch))).toBe(v.result);
+  });
+
+  it("builds the same chain across epochs, with the same epoch links", () => {
+    const c = lottery.epochs.chain;
+    const stakes = c.validators.map((v: { keySeed: string; stake: string }) => [
+      keyPairFromSeed(bytes(v.keySeed)),
+      BigInt(v.stake),
+    ]);
+    const genesis = posGenesis(stakes, { chainId: c.chainId, slotMs: c.slotMs });
+    const engine = new PosEngine(genesis);
+    const validators = buildValidatorSet(genesis.validators);
+    let parent = genesisBlock(genesis);
+    expect(parent.hashHex).toBe(c.genesisHash);
+    let link: EpochLink = engine.genesisLink(parent);
+    for (const v of c.blocks) {
+      const forger = stakes.find(
+        ([k]: [{ publicKey: Uint8Array }]) => toHex(k.publicKey) === v.forgerPublicKey,
+      )![0];
+      const block = forgePosBlock(parent, link, forger, v.slot, c.slotMs);
+      expect(block.hashHex, `slot ${v.slot}`).toBe(v.hash);
+      link = engine.verifyHeader(block.header, parent.header, {
+        headers: { getHeader: () => undefined },
+        now: Number.MAX_SAFE_INTEGER,
+        lottery: {
+          epoch: engine.epochContext({ header: parent.header, hash: parent.hash, link }, v.slot),
+          validators,
+        },
+      });
+      expect(
+        [link.nonce, link.accumulator, link.snapshot, link.lastBeforeEpoch].map(toHex),
+        `slot ${v.slot}`,
+      ).toEqual([v.nonce, v.accumulator, v.snapshot, v.lastBeforeEpoch]);
+      parent = block;
     }
   });
 

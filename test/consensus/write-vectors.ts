@@ -6,16 +6,27 @@
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { drawLot, selectForger } from "../../src/consensus/pos/lottery.js";
-import { randomnessMessage, signRandomness, slotSeed } from "../../src/consensus/pos/randomness.js";
+import type { EpochLink } from "../../src/consensus/engine.js";
+import { PosEngine } from "../../src/consensus/pos/engine.js";
+import { accumulate, nextEpochNonce } from "../../src/consensus/pos/epochs.js";
+import { drawLot, selectForger, slotWinner } from "../../src/consensus/pos/lottery.js";
+import {
+  proveRandomness,
+  randomnessOutput,
+  slotSeed,
+  vrfInput,
+} from "../../src/consensus/pos/randomness.js";
 import { NonceSearch, powHashInput } from "../../src/consensus/pow/nonce-search.js";
 import { nextTarget } from "../../src/consensus/pow/retarget.js";
 import { MAX_TARGET, workOfTarget } from "../../src/consensus/pow/target.js";
 import { buildValidatorSet } from "../../src/consensus/validators.js";
 import { type BlockHeader, hashHeader } from "../../src/core/block.js";
 import { bigIntToBytes, toHex, utf8 } from "../../src/core/bytes.js";
+import { genesisBlock } from "../../src/core/genesis.js";
 import { taggedHash } from "../../src/core/hash.js";
 import { keyPairFromSeed } from "../../src/core/keys.js";
+import { vrfSecretKey } from "../../src/core/vrf.js";
+import { forgePosBlock, posGenesis } from "./helpers.js";
 
 const hex = (n: bigint) => toHex(bigIntToBytes(n, 32));
 const keySeed = (n: number) => new Uint8Array(32).fill(n);
@@ -71,35 +82,115 @@ function lotteryVectors() {
       draws,
     };
   });
-  const parent = seedOf("parent randomness");
+  const nonce = seedOf("epoch nonce");
   const slotSeeds = [0, 1, 2, 1_000_000, 2 ** 40].map((slot) => ({
-    parentRandomness: toHex(parent),
+    epochNonce: toHex(nonce),
     slot,
-    seed: toHex(slotSeed(parent, slot)),
+    seed: toHex(slotSeed(nonce, slot)),
   }));
   const randomness = [
-    { chainId: "lotchain-devnet", slot: 1, parent: parent.subarray(0, 32), forger: 1 },
-    { chainId: "lotchain-devnet", slot: 7, parent: new Uint8Array(64).fill(9), forger: 2 },
-    { chainId: "lotchain-test", slot: 123_456, parent: new Uint8Array(64).fill(3), forger: 3 },
-  ].map(({ chainId, slot, parent: p, forger }) => ({
-    chainId,
-    slot,
-    parentRandomness: toHex(p),
-    forgerKeySeed: toHex(keySeed(forger)),
-    forgerPublicKey: toHex(key(forger).publicKey),
-    message: toHex(randomnessMessage(chainId, slot, p)),
-    randomness: toHex(signRandomness(chainId, slot, p, key(forger).privateKey)),
-  }));
+    { chainId: "lotchain-devnet", slot: 1, nonce, forger: 1 },
+    { chainId: "lotchain-devnet", slot: 7, nonce: new Uint8Array(32).fill(9), forger: 2 },
+    { chainId: "lotchain-test", slot: 123_456, nonce: new Uint8Array(32).fill(3), forger: 3 },
+  ].map(({ chainId, slot, nonce: n, forger }) => {
+    const proof = proveRandomness(chainId, slot, n, vrfSecretKey(keySeed(forger)));
+    return {
+      chainId,
+      slot,
+      epochNonce: toHex(n),
+      forgerKeySeed: toHex(keySeed(forger)),
+      forgerPublicKey: toHex(key(forger).publicKey),
+      vrfInput: toHex(vrfInput(chainId, slot, n)),
+      randomness: toHex(proof),
+      output: toHex(randomnessOutput(proof)!),
+    };
+  });
+  const accumulator = seedOf("accumulator");
+  const output = new Uint8Array(64).fill(7);
+  const epochs = {
+    accumulate: [
+      { accumulator: toHex(new Uint8Array(32)), output: toHex(output) },
+      { accumulator: toHex(accumulator), output: toHex(output) },
+    ].map((v) => ({ ...v, result: toHex(accumulate(parseHexStrict(v.accumulator), output)) })),
+    nextNonce: [1, 2, 1_000_000].map((epoch) => ({
+      nonce: toHex(nonce),
+      accumulator: toHex(accumulator),
+      epoch,
+      result: toHex(nextEpochNonce(nonce, accumulator, epoch)),
+    })),
+    chain: epochChain(),
+  };
   return {
     description:
-      "lot lottery: slot seed = taggedHash('lotchain/slot-seed/v1', parentRandomness, u64be(slot)); " +
+      "lot lottery: slot seed = taggedHash('lotchain/slot-seed/v1', epochNonce, u64be(slot)); " +
       "draw n = taggedHash('lotchain/lottery-draw/v1', seed, u32be(n)) read big-endian; lot = first " +
       "draw below 2^256 - (2^256 mod total), mod total; winner = first validator (sorted by address) " +
-      "whose cumulative stake exceeds lot. randomness = Ed25519 signature of canonical CBOR " +
-      "['lotchain/pos-randomness/v1', chainId, slot, parentRandomness].",
+      "whose cumulative stake exceeds lot. randomness = the forger's ECVRF-EDWARDS25519-SHA512-TAI " +
+      "proof (RFC 9381; 80 bytes) over vrfInput = canonical CBOR ['lotchain/pos-vrf/v1', chainId, " +
+      "slot, epochNonce]; output = its 64-byte proof-to-hash. accumulate(acc, output) = " +
+      "taggedHash('lotchain/vrf-accumulator/v1', acc, output), the empty accumulator 32 zero bytes; " +
+      "nextNonce = taggedHash('lotchain/epoch-nonce/v1', nonce, acc, u64be(epoch)); epochs of 8 " +
+      "slots. chain: blocks forged by each slot's winner on the previous one, with the epoch link " +
+      "each block carries (nonce and snapshot of its epoch, accumulator, last block before it).",
     slotSeeds,
     randomness,
+    epochs,
     lotteries,
+  };
+}
+
+function parseHexStrict(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, "hex"));
+}
+
+/**
+ * A short PoS chain across epochs (with empty ones): the block at each listed slot is forged by
+ * that slot's winner on the previous block, and its epoch link recorded.
+ */
+function epochChain() {
+  const seeds: [number, bigint][] = [
+    [1, 3n],
+    [2, 5n],
+  ];
+  const stakes = seeds.map(([n, stake]) => [key(n), stake] as [ReturnType<typeof key>, bigint]);
+  const genesis = posGenesis(stakes, { chainId: "lotchain-vectors", slotMs: 1000 });
+  const engine = new PosEngine(genesis);
+  const validators = buildValidatorSet(genesis.validators);
+  const keys = new Map(stakes.map(([k]) => [k.address, k]));
+  let parent = genesisBlock(genesis);
+  let link: EpochLink = engine.genesisLink(parent);
+  const blocks = [];
+  for (const slot of [1, 2, 7, 8, 12, 31, 33, 34, 70]) {
+    const epoch = engine.epochContext({ header: parent.header, hash: parent.hash, link }, slot);
+    const forger = keys.get(slotWinner(validators, epoch.nonce, slot))!;
+    const block = forgePosBlock(parent, link, forger, slot, 1000);
+    link = engine.verifyHeader(block.header, parent.header, {
+      headers: { getHeader: () => undefined },
+      now: Number.MAX_SAFE_INTEGER,
+      lottery: { epoch, validators },
+    });
+    blocks.push({
+      slot,
+      forgerPublicKey: toHex(forger.publicKey),
+      hash: block.hashHex,
+      randomness: toHex((block.header.seal as { randomness: Uint8Array }).randomness),
+      nonce: toHex(link.nonce),
+      accumulator: toHex(link.accumulator),
+      snapshot: toHex(link.snapshot),
+      lastBeforeEpoch: toHex(link.lastBeforeEpoch),
+    });
+    parent = block;
+  }
+  return {
+    chainId: genesis.chainId,
+    genesisTimestamp: genesis.timestamp,
+    slotMs: 1000,
+    validators: seeds.map(([n, stake]) => ({
+      keySeed: toHex(keySeed(n)),
+      stake: stake.toString(),
+    })),
+    genesisHash: genesisBlock(genesis).hashHex,
+    blocks,
   };
 }
 

@@ -1,12 +1,27 @@
+import type { EpochLink, ValidatorSet } from "../../src/consensus/engine.js";
+import {
+  buildValidatorSet,
+  childEpochLink,
+  createEngine,
+  randomnessOutput,
+  sameEpochLink,
+  slotWinner,
+} from "../../src/consensus/index.js";
+import { toHex } from "../../src/core/bytes.js";
 import {
   type Genesis,
   genesisAccounts,
   genesisBlock,
   ledgerParams,
 } from "../../src/core/genesis.js";
-import type { Address } from "../../src/core/keys.js";
+import { type Address, addressFromPublicKey } from "../../src/core/keys.js";
 import { type Account, applyBlockTransactions, totalStake } from "../../src/core/state.js";
+import { decodeValidators, type StoredEpochLink } from "../../src/store/codec.js";
 import { ChainStore } from "../../src/store/store.js";
+
+function sameLink(stored: StoredEpochLink | undefined, link: EpochLink): boolean {
+  return stored !== undefined && sameEpochLink(stored, link);
+}
 
 export interface ReplayReport {
   height: number;
@@ -17,6 +32,16 @@ export interface ReplayReport {
 
 function fail(message: string): never {
   throw new Error(`store check failed: ${message}`);
+}
+
+function sameValidators(a: ValidatorSet, b: ValidatorSet): boolean {
+  return (
+    a.total === b.total &&
+    a.entries.length === b.entries.length &&
+    a.entries.every(
+      (e, i) => e.address === b.entries[i]!.address && e.stake === b.entries[i]!.stake,
+    )
+  );
 }
 
 function sameAccount(a: Account | null | undefined, b: Account | null | undefined): boolean {
@@ -30,7 +55,11 @@ function sameAccount(a: Account | null | undefined, b: Account | null | undefine
  * linked, its transactions indexed to it and nothing else indexed, its undo data equal to what
  * the replay says it touched, no undo data off the main chain, every stored block with its info
  * and the other way round, and the stored accounts and minted counter equal to the replay's.
- * Any half-applied batch breaks one of these.
+ * Under PoS it also replays the epochs with the engine's functions: every main-chain block's
+ * stored epoch link equals the one derived from its parent's and its VRF output, the validators
+ * recorded for each block that closed an epoch equal the replayed state after it, and each
+ * block's forger won its slot over its epoch's snapshot. Any half-applied batch breaks one of
+ * these.
  */
 export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Promise<ReplayReport> {
   const store = await ChainStore.open(dataDir);
@@ -42,7 +71,14 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
     if (store.mainHash(headInfo.height + 1) !== undefined) fail("main chain runs past the head");
 
     const params = ledgerParams(genesis);
+    const engine = createEngine(genesis);
     const accounts = genesisAccounts(genesis);
+    let parentLink: EpochLink | undefined = engine.genesisLink(g);
+    let parentHeader = g.header;
+    if (parentLink && !sameLink(store.blockInfo(g.hashHex)?.link, parentLink))
+      fail("the genesis epoch link differs");
+    // The replayed validators of every block that closed an epoch (a possible snapshot).
+    const snapshots = new Map<string, ValidatorSet>([[g.hashHex, buildValidatorSet(accounts)]]);
     const reader = { getAccount: (a: Address) => accounts.get(a) };
     let minted = 0n;
     let parentHash = g.hashHex;
@@ -65,6 +101,36 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
           fail(`transaction ${tx.id} of block ${height} is not indexed to it`);
       });
       mainTransactions += block.transactions.length;
+      const slot = engine.productionSlot(block.header);
+      if (slot !== undefined && block.header.seal.type === "pos") {
+        const epoch = engine.epochContext(
+          { header: parentHeader, hash: block.header.previousHash, link: parentLink },
+          slot,
+        )!;
+        if (epoch.startsEpoch) {
+          const replayed = buildValidatorSet(accounts);
+          snapshots.set(parentHash, replayed);
+          const id =
+            store.snapshotSetId(parentHash) ?? fail(`no validators recorded for ${parentHash}`);
+          const bytes = store.validatorSetBytes(id) ?? fail(`validator set ${toHex(id)} missing`);
+          const recorded = buildValidatorSet(
+            decodeValidators(bytes).map((v) => [v.address, v.stake] as const),
+          );
+          if (!sameValidators(recorded, replayed))
+            fail(`validators recorded after block ${height - 1} differ from the replay`);
+        }
+        const validators =
+          snapshots.get(toHex(epoch.snapshot)) ?? fail(`snapshot of block ${height} not replayed`);
+        if (slotWinner(validators, epoch.nonce, slot) !== addressFromPublicKey(block.header.forger))
+          fail(`block ${height} was not forged by its slot's winner`);
+        const output =
+          randomnessOutput(block.header.seal.randomness) ?? fail(`randomness of ${height}`);
+        const link = childEpochLink(epoch, output);
+        if (!sameLink(info.link, link))
+          fail(`epoch link of block ${height} differs from the replay`);
+        parentLink = link;
+      }
+      parentHeader = block.header;
       const stake = totalStake(accounts.values());
       // Signatures do not change the state; the chain verified them when it imported the block.
       const effects = applyBlockTransactions(
@@ -105,6 +171,11 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
     const infos = await store.hashesOf("info");
     if (infos.length !== blocks.size || infos.some((h) => !blocks.has(h)))
       fail("stored blocks and block infos differ");
+    for (const hash of await store.hashesOf("snapshot")) {
+      if (!blocks.has(hash)) fail(`validators recorded for ${hash}, which is not stored`);
+      const id = store.snapshotSetId(hash)!;
+      if (!store.validatorSetBytes(id)) fail(`validator set ${toHex(id)} of ${hash} is missing`);
+    }
     return {
       height: headInfo.height,
       headHash,

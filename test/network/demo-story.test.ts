@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { EPOCH_SLOTS, epochOf } from "../../src/consensus/index.js";
 import { parsePrivateKeyPem } from "../../src/core/keys.js";
 import {
   account,
@@ -20,7 +21,7 @@ const alice = devnetKey("staker");
 const exchange = devnetKey("exchange");
 const hex = (k: { publicKey: Uint8Array }) => Buffer.from(k.publicKey).toString("hex");
 
-/** Blocks counted after alice's stake is in: 25/26 expected, > 0.75 asserted. */
+/** Blocks counted once alice's stake is in the lottery: 25/26 expected, > 0.75 asserted. */
 const COUNTED_BLOCKS = 80;
 
 describe("the seed's story on two nodes", () => {
@@ -69,9 +70,20 @@ describe("the seed's story on two nodes", () => {
       });
     }
 
-    // From the block after her STAKE on, alice holds 25 of the 26 lots.
+    // Her stake joins the lottery at the epoch after the next epoch with a block (the lottery of
+    // an epoch draws from stakes fixed before any randomness feeding it existed): with both
+    // nodes forging every slot they win, two epochs after her STAKE's. From then on she holds
+    // 25 of the 26 lots.
     const staked = story.steps.find((s: any) => s.type === "STAKE").height;
-    const from = staked + 2;
+    await heightsReach([n1, n2], staked + 4 * EPOCH_SLOTS, 60_000);
+    const around = await blocks(n2, staked, staked + 4 * EPOCH_SLOTS);
+    const stakeEpoch = epochOf(around[0]!.slot!);
+    const next = around.find((b) => epochOf(b.slot!) > stakeEpoch);
+    expect(next, "a block in a later epoch").toBeDefined();
+    const activation = epochOf(next!.slot!) + 1;
+    const first = around.find((b) => epochOf(b.slot!) >= activation);
+    expect(first, "a block of the epoch alice's stake joins").toBeDefined();
+    const from = first!.height;
     const to = from + COUNTED_BLOCKS - 1;
     await heightsReach([n1, n2], to, 60_000);
     await agreeAt([n1, n2], to, 10_000);

@@ -2,10 +2,17 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { signRandomness } from "../../src/consensus/pos/randomness.js";
+import {
+  EMPTY_ACCUMULATOR,
+  epochOf,
+  nextEpochNonce,
+  proveRandomness,
+} from "../../src/consensus/index.js";
 import { type Block, makeBlock, sealBlock } from "../../src/core/block.js";
 import { parseHex } from "../../src/core/bytes.js";
+import { privateKeySeed } from "../../src/core/keys.js";
 import { makeTransaction } from "../../src/core/transaction.js";
+import { vrfSecretKey } from "../../src/core/vrf.js";
 import { P2PNode } from "../../src/net/p2p.js";
 import { chainProtocols } from "../../src/net/protocols.js";
 import { encodeRangeRequest, encodeTxBatch } from "../../src/net/wire.js";
@@ -101,6 +108,12 @@ describe("a peer that sends invalid blocks and transactions", () => {
       hash: parseHex(genesis.hash)!,
       randomness: parseHex(genesis.randomness)!,
     };
+    const evilVrf = vrfSecretKey(privateKeySeed(evilKey.privateKey));
+    // A valid VRF proof for the slot's epoch on the genesis branch: only the lottery refuses it.
+    const epochNonce = (slot: number) =>
+      epochOf(slot) === 0
+        ? parent.randomness
+        : nextEpochNonce(parent.randomness, EMPTY_ACCUMULATOR, epochOf(slot));
     const blockAt = (slot: number): Block =>
       sealBlock(
         {
@@ -112,7 +125,7 @@ describe("a peer that sends invalid blocks and transactions", () => {
           seal: {
             type: "pos",
             slot,
-            randomness: signRandomness(CHAIN, slot, parent.randomness, evilKey.privateKey),
+            randomness: proveRandomness(CHAIN, slot, epochNonce(slot), evilVrf),
           },
         },
         [],

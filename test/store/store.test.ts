@@ -7,9 +7,11 @@ import { toHex } from "../../src/core/bytes.js";
 import {
   decodeBlockInfo,
   decodeUndo,
+  decodeValidators,
   encodeBigUint,
   encodeBlockInfo,
   encodeUndo,
+  encodeValidators,
 } from "../../src/store/codec.js";
 import { heightKey, prefixRange } from "../../src/store/keys.js";
 import { ChainStore } from "../../src/store/store.js";
@@ -40,7 +42,7 @@ function testBlock(height: number, parent: Uint8Array, txCount = 2) {
       previousHash: parent,
       timestamp: 1_735_689_600_000 + height,
       forger: alice.publicKey,
-      seal: { type: "pos", slot: height, randomness: new Uint8Array(64).fill(height) },
+      seal: { type: "pos", slot: height, randomness: new Uint8Array(80).fill(height) },
     },
     txs,
     alice.privateKey,
@@ -70,6 +72,27 @@ describe("value codecs", () => {
     };
     expect(decodeBlockInfo(encodeBlockInfo(info))).toEqual(info);
     expect(encodeBigUint(0n)).toEqual(new Uint8Array(0));
+  });
+
+  it("round-trip block info with a PoS epoch link, and validator sets", () => {
+    const info = {
+      height: 3,
+      parentHash: new Uint8Array(32).fill(2),
+      score: 3n,
+      validity: "unknown" as const,
+      link: {
+        nonce: new Uint8Array(32).fill(4),
+        accumulator: new Uint8Array(32).fill(5),
+        snapshot: new Uint8Array(32).fill(6),
+        lastBeforeEpoch: new Uint8Array(32).fill(7),
+      },
+    };
+    expect(decodeBlockInfo(encodeBlockInfo(info))).toEqual(info);
+    const set = [
+      { address: alice.address, stake: (1n << 64n) - 1n },
+      { address: bob.address, stake: 1n },
+    ];
+    expect(decodeValidators(encodeValidators(set))).toEqual(set);
   });
 
   it("round-trip undo data with absent accounts", () => {
@@ -121,6 +144,14 @@ describe("ChainStore", () => {
     }
     batch.putBlock(side, { height: 2, parentHash: b1.hash, score: 2n, validity: "unknown" });
     batch.setHead(b2.hash);
+    const setId = new Uint8Array(32).fill(8);
+    batch
+      .putSnapshot(b1.hashHex, setId)
+      .putSnapshot(b2.hashHex, setId)
+      .putValidatorSet(setId, encodeValidators([{ address: alice.address, stake: 1n }]))
+      .indexForged(2, alice.publicKey, b2.hash)
+      .indexForged(2, alice.publicKey, side.hash)
+      .indexForged(3, alice.publicKey, b1.hash);
     await batch.write();
     await store.close();
 
@@ -141,6 +172,17 @@ describe("ChainStore", () => {
     const accounts = await store.loadAccounts();
     expect(accounts.get(alice.address)).toEqual({ balance: 5n, stake: 1n, nonce: 2 });
     expect(accounts.size).toBe(2);
+    // Two blocks point to one stored set; blocks are indexed by slot and forger.
+    expect(toHex(store.snapshotSetId(b2.hashHex)!)).toBe(toHex(setId));
+    expect(decodeValidators(store.validatorSetBytes(setId)!)).toEqual([
+      { address: alice.address, stake: 1n },
+    ]);
+    expect(store.snapshotSetId(side.hashHex)).toBeUndefined();
+    expect((await store.hashesOf("snapshot")).sort()).toEqual([b1.hashHex, b2.hashHex].sort());
+    expect(await store.countForged(2, alice.publicKey, 5)).toBe(2);
+    expect(await store.countForged(2, alice.publicKey, 1)).toBe(1);
+    expect(await store.countForged(2, bob.publicKey, 5)).toBe(0);
+    expect(await store.countForged(1, alice.publicKey, 5)).toBe(0);
 
     // Unindexing and deleting reverse the writes.
     await store

@@ -1,12 +1,22 @@
 import type { Block, BlockHeader } from "../../core/block.js";
 import { reject } from "../../core/errors.js";
 import type { Genesis, PosConfig } from "../../core/genesis.js";
-import { addressFromPublicKey, SIGNATURE_BYTES } from "../../core/keys.js";
-import type { BlockProducer, Engine, ProducerDeps, Seal, VerifyContext } from "../engine.js";
+import { addressFromPublicKey } from "../../core/keys.js";
+import type {
+  BlockProducer,
+  Engine,
+  EpochContext,
+  EpochLink,
+  LinkedHeader,
+  ProducerDeps,
+  Seal,
+  VerifyContext,
+} from "../engine.js";
+import { childEpochLink, epochContextOf, epochOf, genesisEpochLink } from "./epochs.js";
 import { PosForger } from "./forger.js";
 import { slotWinner } from "./lottery.js";
-import { verifyRandomness } from "./randomness.js";
-import { POS_CLOCK_DRIFT_MS, type SlotClock, slotClock, slotStart } from "./slots.js";
+import { RANDOMNESS_BYTES, verifyRandomness } from "./randomness.js";
+import { posClockDriftMs, type SlotClock, slotClock, slotStart } from "./slots.js";
 
 export { slotWinner } from "./lottery.js";
 
@@ -22,7 +32,7 @@ function posSeal(header: BlockHeader, what: string): PosSeal {
 export class PosEngine implements Engine {
   readonly type = "pos";
   readonly finalityDepth: number;
-  readonly clockDriftMs = POS_CLOCK_DRIFT_MS;
+  readonly clockDriftMs: number;
   readonly clock: SlotClock;
   private readonly chainId: string;
 
@@ -32,32 +42,51 @@ export class PosEngine implements Engine {
     this.chainId = genesis.chainId;
     this.finalityDepth = config.finalityDepth;
     this.clock = slotClock(genesis.timestamp, config);
+    this.clockDriftMs = posClockDriftMs(config.slotMs);
   }
 
   verifySealStateless(block: Block): void {
     const seal = posSeal(block.header, "block");
-    if (seal.randomness.length !== SIGNATURE_BYTES)
-      reject("BadRandomness", "randomness must be a 64-byte signature");
+    if (seal.randomness.length !== RANDOMNESS_BYTES)
+      reject("BadRandomness", `randomness must be a ${RANDOMNESS_BYTES}-byte VRF proof`);
   }
 
-  // Cheapest checks first; the signature check (the only costly one) comes last.
-  verifyHeader(header: BlockHeader, parent: BlockHeader, ctx: VerifyContext): void {
+  genesisLink(genesis: Block): EpochLink {
+    return genesisEpochLink(genesis);
+  }
+
+  productionSlot(header: BlockHeader): number {
+    return posSeal(header, "block").slot;
+  }
+
+  epochContext(parent: LinkedHeader, slot: number): EpochContext {
+    posSeal(parent.header, "parent");
+    return epochContextOf(parent, slot);
+  }
+
+  // Cheapest checks first; the VRF proof (the only costly one) comes last.
+  verifyHeader(header: BlockHeader, parent: BlockHeader, ctx: VerifyContext): EpochLink {
     this.verifyTiming(header, parent, ctx.now);
     const seal = posSeal(header, "block");
-    if (ctx.validators.total <= 0n) reject("WrongForger", "the parent state has no validators");
-    const winner = slotWinner(ctx.validators, parent, seal.slot);
+    const lottery = ctx.lottery;
+    if (!lottery) throw new Error("a PoS header is verified against its epoch's lottery");
+    const { epoch, validators } = lottery;
+    if (epoch.epoch !== epochOf(seal.slot))
+      throw new Error(`the lottery of epoch ${epoch.epoch} does not hold slot ${seal.slot}`);
+    if (validators.total <= 0n) reject("WrongForger", "the epoch's snapshot has no validators");
+    const winner = slotWinner(validators, epoch.nonce, seal.slot);
     if (addressFromPublicKey(header.forger) !== winner)
       reject("WrongForger", `slot ${seal.slot} was won by ${winner}`);
-    this.verifyRandomnessOf(header, parent);
-  }
-
-  verifyHeaderAgainstParent(
-    header: BlockHeader,
-    parent: BlockHeader,
-    ctx: Omit<VerifyContext, "validators">,
-  ): void {
-    this.verifyTiming(header, parent, ctx.now);
-    this.verifyRandomnessOf(header, parent);
+    const output = verifyRandomness(
+      this.chainId,
+      seal.slot,
+      epoch.nonce,
+      seal.randomness,
+      header.forger,
+    );
+    if (!output)
+      reject("BadRandomness", "randomness is not the forger's VRF proof of the slot and epoch");
+    return childEpochLink(epoch, output);
   }
 
   private verifyTiming(header: BlockHeader, parent: BlockHeader, now: number): void {
@@ -73,21 +102,6 @@ export class PosEngine implements Engine {
       reject("BadTimestamp", `timestamp ${header.timestamp} is not the start of slot ${seal.slot}`);
     if (start > now + this.clockDriftMs)
       reject("FutureBlock", `slot ${seal.slot} starts at ${start}, after now (${now})`);
-  }
-
-  private verifyRandomnessOf(header: BlockHeader, parent: BlockHeader): void {
-    const seal = posSeal(header, "block");
-    const parentSeal = posSeal(parent, "parent");
-    if (
-      !verifyRandomness(
-        this.chainId,
-        seal.slot,
-        parentSeal.randomness,
-        seal.randomness,
-        header.forger,
-      )
-    )
-      reject("BadRandomness", "randomness is not the forger's signature of the slot");
   }
 
   /** Longest chain: every block weighs 1 (ties are broken by the chain, deterministically). */

@@ -1,10 +1,17 @@
 import { MAX_BLOCK_TRANSACTIONS, sealBlock } from "../../core/block.js";
-import { toHex } from "../../core/bytes.js";
-import { type Address, addressFromPublicKey } from "../../core/keys.js";
+import { equalBytes, toHex } from "../../core/bytes.js";
+import { type Address, addressFromPublicKey, privateKeySeed } from "../../core/keys.js";
+import { type VrfSecretKey, vrfSecretKey } from "../../core/vrf.js";
 import { transactionsThatFit } from "../block-space.js";
-import type { BlockProducer, HeadInfo, ProducerDeps, ProducerStats } from "../engine.js";
+import type {
+  BlockProducer,
+  EpochLottery,
+  HeadInfo,
+  ProducerDeps,
+  ProducerStats,
+} from "../engine.js";
 import { slotWinner } from "./lottery.js";
-import { signRandomness } from "./randomness.js";
+import { proveRandomness } from "./randomness.js";
 import { type SlotClock, slotOf, slotStart } from "./slots.js";
 
 /** Longest single wait; a far-away first slot (genesis in the future) is re-aimed after it. */
@@ -15,7 +22,8 @@ const MAX_TIMER_MS = 60_000;
  * wake it too, so a winner with an empty mempool still forges when a transaction arrives later in
  * its slot. It forges a slot when its key wins that slot's lottery on the current head and it has
  * transactions (or forgeEmptyBlocks), at most once per slot whatever the head does. A key that is
- * not running simply leaves its slots empty; later slots draw their own winners.
+ * not running simply leaves its slots empty; later slots draw their own winners. The block's
+ * randomness is the key's VRF proof for the slot, with the VRF key derived from the same seed.
  */
 export class PosForger implements BlockProducer {
   private running = false;
@@ -24,7 +32,8 @@ export class PosForger implements BlockProducer {
   /** The last slot forged: a slot is never forged twice, even on a different head. */
   private lastForgedSlot = Number.NEGATIVE_INFINITY;
   /** The last lottery drawn, so repeated wake-ups within a slot cost nothing. */
-  private lastDraw: { head: string; slot: number; won: boolean } | undefined;
+  private lastDraw: { head: string; slot: number; won: EpochLottery | undefined } | undefined;
+  private readonly vrfKey: VrfSecretKey;
   private lastCheckedSlot = Number.NEGATIVE_INFINITY;
   private lastWonSlot = Number.NEGATIVE_INFINITY;
   private lastIdleSlot = Number.NEGATIVE_INFINITY;
@@ -36,6 +45,9 @@ export class PosForger implements BlockProducer {
     private readonly deps: ProducerDeps,
   ) {
     this.address = addressFromPublicKey(deps.publicKey);
+    this.vrfKey = vrfSecretKey(privateKeySeed(deps.privateKey));
+    if (!equalBytes(this.vrfKey.publicKey, deps.publicKey))
+      throw new Error("the forger's private key does not match its public key");
   }
 
   start(): void {
@@ -94,7 +106,8 @@ export class PosForger implements BlockProducer {
     const parent = head.header;
     if (parent.seal.type !== "pos" || slot <= parent.seal.slot) return;
     if (this.deps.paused?.()) return;
-    if (!this.wins(head, slot)) return;
+    const lottery = this.wins(head, slot);
+    if (!lottery) return;
     const transactions = transactionsThatFit(this.deps.selectTransactions(MAX_BLOCK_TRANSACTIONS));
     if (transactions.length === 0 && !this.deps.forgeEmptyBlocks) {
       if (this.lastIdleSlot !== slot)
@@ -113,12 +126,7 @@ export class PosForger implements BlockProducer {
         seal: {
           type: "pos",
           slot,
-          randomness: signRandomness(
-            this.chainId,
-            slot,
-            parent.seal.randomness,
-            this.deps.privateKey,
-          ),
+          randomness: proveRandomness(this.chainId, slot, lottery.epoch.nonce, this.vrfKey),
         },
       },
       transactions,
@@ -133,19 +141,23 @@ export class PosForger implements BlockProducer {
     });
   }
 
-  /** Whether this key wins `slot` on `head`; drawn once per (head, slot). */
-  private wins(head: HeadInfo, slot: number): boolean {
+  /** The lottery of `slot` on `head` when this key wins it; drawn once per (head, slot). */
+  private wins(head: HeadInfo, slot: number): EpochLottery | undefined {
     const headHex = toHex(head.hash);
     if (this.lastDraw?.head === headHex && this.lastDraw.slot === slot) return this.lastDraw.won;
-    if (head.header.seal.type !== "pos") return false;
+    if (head.header.seal.type !== "pos") return undefined;
+    const lottery = head.lottery(slot);
     const winner =
-      head.validators.total > 0n ? slotWinner(head.validators, head.header, slot) : undefined;
-    const won = winner === this.address;
+      lottery && lottery.validators.total > 0n
+        ? slotWinner(lottery.validators, lottery.epoch.nonce, slot)
+        : undefined;
+    const won = winner === this.address ? lottery : undefined;
     this.lastDraw = { head: headHex, slot, won };
     if (slot !== this.lastCheckedSlot) this.counts.slotsChecked++;
     this.lastCheckedSlot = slot;
     if (won && slot !== this.lastWonSlot) this.counts.slotsWon++;
     if (won) this.lastWonSlot = slot;
+    else if (!lottery) this.deps.log.warn({ slot }, "the lottery of the slot is not known here");
     else this.deps.log.debug({ slot, winner }, "slot won by another validator");
     return won;
   }

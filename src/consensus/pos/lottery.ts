@@ -1,5 +1,3 @@
-import type { BlockHeader } from "../../core/block.js";
-import { reject } from "../../core/errors.js";
 import { taggedHash } from "../../core/hash.js";
 import type { Address } from "../../core/keys.js";
 import type { ValidatorSet } from "../engine.js";
@@ -98,11 +96,13 @@ export function selectForger(
 }
 
 /**
- * The winner of `slot` on top of `parent`: the lottery over the validators of the parent's state,
- * seeded by the parent's randomness and the slot. What the engine checks and the forger draws.
+ * The winner of `slot`: the lottery over the validators of its epoch's snapshot, seeded by the
+ * epoch nonce and the slot. What the engine checks and the forger draws.
  */
-export function slotWinner(validators: ValidatorSet, parent: BlockHeader, slot: number): Address {
-  if (parent.seal.type !== "pos")
-    return reject("WrongConsensus", `parent carries a ${parent.seal.type} seal on a PoS chain`);
-  return selectForger(validators, slotSeed(parent.seal.randomness, slot));
+export function slotWinner(
+  validators: ValidatorSet,
+  epochNonce: Uint8Array,
+  slot: number,
+): Address {
+  return selectForger(validators, slotSeed(epochNonce, slot));
 }

@@ -4,8 +4,17 @@ import type { PosConfig } from "../../core/genesis.js";
  * How far a block's slot may start after the verifying node's clock: honest forgers seal at the
  * start of their slot, so this only absorbs clock differences between nodes (NTP keeps them
  * well under it) and must stay small beside slotMs, or a forger could claim its next slot early.
+ * The drift of a network is this or half a slot, whichever is less (posClockDriftMs).
  */
 export const POS_CLOCK_DRIFT_MS = 500;
+
+/**
+ * The clock drift of a network with slots of `slotMs`: at most half a slot, so that a block for
+ * a slot that has not begun is refused however short the slots (SPEC section 5).
+ */
+export function posClockDriftMs(slotMs: number): number {
+  return Math.min(POS_CLOCK_DRIFT_MS, Math.floor(slotMs / 2));
+}
 
 /** The slot timing of a network: slot 0 starts at the genesis timestamp. */
 export interface SlotClock {

@@ -43,8 +43,6 @@ export function expectedTarget(
 }
 
 /** Proof of Work: the header hash under a retargeted target; the chain with most work wins. */
-const NO_VALIDATORS = { entries: [], cumulative: [], total: 0n } as const;
-
 export class PowEngine implements Engine {
   readonly type = "pow";
   readonly finalityDepth = POW_FINALITY_DEPTH;
@@ -67,7 +65,7 @@ export class PowEngine implements Engine {
       reject("InsufficientWork", "block hash is above its target");
   }
 
-  verifyHeader(header: BlockHeader, parent: BlockHeader, ctx: VerifyContext): void {
+  verifyHeader(header: BlockHeader, parent: BlockHeader, ctx: VerifyContext): undefined {
     const seal = powSeal(header, "block");
     powSeal(parent, "parent");
     if (header.timestamp <= parent.timestamp)
@@ -79,15 +77,20 @@ export class PowEngine implements Engine {
       reject("BadTarget", `target ${seal.target.toString(16)} is not ${expected.toString(16)}`);
     if (!hashMeetsTarget(hashHeader(header), seal.target))
       reject("InsufficientWork", "block hash is above its target");
+    return undefined;
   }
 
-  /** PoW needs no state: every header rule applies before a side block is stored. */
-  verifyHeaderAgainstParent(
-    header: BlockHeader,
-    parent: BlockHeader,
-    ctx: Omit<VerifyContext, "validators">,
-  ): void {
-    this.verifyHeader(header, parent, { ...ctx, validators: NO_VALIDATORS });
+  /** No epochs, slots or lottery under PoW: headers need no state. */
+  genesisLink(): undefined {
+    return undefined;
+  }
+
+  productionSlot(): undefined {
+    return undefined;
+  }
+
+  epochContext(): undefined {
+    return undefined;
   }
 
   /** Cumulative work: each block adds the expected number of hashes its target took. */
