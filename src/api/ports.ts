@@ -21,6 +21,11 @@ export interface ChainReader {
   getTransaction(
     id: string,
   ): Promise<{ tx: Transaction; height: number; blockHash: string; index: number } | undefined>;
+  getAccountTransactions(
+    address: Address,
+    limit: number,
+    before?: { height: number; index?: number },
+  ): Promise<{ tx: Transaction; height: number; blockHash: string; index: number }[]>;
   getAccount(address: Address): Account | undefined;
   validators(): ValidatorSet;
 }

@@ -4,7 +4,7 @@ import type { Block, BlockHeader } from "../core/block.js";
 import { toHex } from "../core/bytes.js";
 import { reject } from "../core/errors.js";
 import { type Genesis, genesisSupply, ledgerParams } from "../core/genesis.js";
-import type { Address } from "../core/keys.js";
+import { type Address, parseAddress } from "../core/keys.js";
 import { type Account, type AccountReader, type LedgerParams, totalSupply } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
 import type { ChainStore } from "../store/store.js";
@@ -252,6 +252,28 @@ export class Chain extends EventEmitter<ChainEventMap> {
     const tx = block?.transactions[loc.index];
     if (!block || !tx) return undefined;
     return { tx, height: block.header.height, blockHash: block.hashHex, index: loc.index };
+  }
+
+  /**
+   * Main-chain transactions that an address sent or received, newest first, at most `limit`;
+   * with `before`, only those strictly before that position (a height, or a transaction's height
+   * and index in its block).
+   */
+  async getAccountTransactions(
+    address: Address,
+    limit: number,
+    before?: { height: number; index?: number },
+  ): Promise<IncludedTransaction[]> {
+    const positions = await this.store.accountHistory(parseAddress(address), limit, before);
+    const out: IncludedTransaction[] = [];
+    for (const { height, index } of positions) {
+      const block = await this.getBlockAtHeight(height);
+      const tx = block?.transactions[index];
+      // A reorganisation between the two reads: the position now holds another transaction.
+      if (!block || !tx || (tx.sender !== address && tx.receiver !== address)) continue;
+      out.push({ tx, height, blockHash: block.hashHex, index });
+    }
+    return out;
   }
 
   /** Whether a transaction is included in the main chain (synchronous, for the mempool). */

@@ -1,6 +1,7 @@
 import type { Block } from "../core/block.js";
 import { type Address, parseAddress } from "../core/keys.js";
 import type { Account } from "../core/state.js";
+import type { Transaction } from "../core/transaction.js";
 import {
   type BlockInfo,
   encodeAccount,
@@ -13,6 +14,7 @@ import {
 } from "./codec.js";
 import {
   accountKey,
+  accountTxKey,
   blockKey,
   childKey,
   forgedKey,
@@ -31,6 +33,12 @@ export type BatchOp =
   | { type: "del"; key: Uint8Array };
 
 const EMPTY = new Uint8Array(0);
+
+/** The account ids whose history a transaction belongs to: its sender and its receiver. */
+function touched(tx: Transaction): Uint8Array[] {
+  const sender = parseAddress(tx.sender);
+  return tx.receiver === tx.sender ? [sender] : [sender, parseAddress(tx.receiver)];
+}
 
 /**
  * Everything one block import (or one reorganisation) writes, applied by `write()` as a single
@@ -91,16 +99,26 @@ export class StoreBatch {
     return this.del(heightKey(height));
   }
 
-  /** Indexes a block's transactions as included on the main chain. */
+  /**
+   * Indexes a block's transactions as included on the main chain: by id, and in the history of
+   * each address that sent or received one.
+   */
   indexTransactions(block: Block): this {
+    const height = block.header.height;
     block.transactions.forEach((tx, index) => {
       this.put(txKey(hashBytes(tx.id)), encodeTxLocation({ blockHash: block.hash, index }));
+      for (const address of touched(tx)) this.put(accountTxKey(address, height, index), EMPTY);
     });
     return this;
   }
 
+  /** Undoes indexTransactions (the block leaves the main chain). */
   unindexTransactions(block: Block): this {
-    for (const tx of block.transactions) this.del(txKey(hashBytes(tx.id)));
+    const height = block.header.height;
+    block.transactions.forEach((tx, index) => {
+      this.del(txKey(hashBytes(tx.id)));
+      for (const address of touched(tx)) this.del(accountTxKey(address, height, index));
+    });
     return this;
   }
 

@@ -17,6 +17,9 @@
  *                                 block whose child started an epoch, a possible snapshot)
  *   V <id:32>                   → a validator set, by the hash of its encoding (deduplicated)
  *   F <slot:8> <forger:32> <hash:32> → (empty) stored blocks by slot and forger (PoS)
+ *   X <address:20> <height:8> <index:4> → (empty) a main-chain transaction that an address sent or
+ *                                 received, by height and position in its block (the account's
+ *                                 history, read backwards for newest first)
  */
 export const TABLE = {
   block: 0x42, // B
@@ -31,6 +34,7 @@ export const TABLE = {
   snapshot: 0x53, // S
   validators: 0x56, // V
   forged: 0x46, // F
+  accountTx: 0x58, // X
 } as const;
 
 export type MetaName = "version" | "genesis" | "head" | "minted";
@@ -77,6 +81,12 @@ export const forgedPrefix = (slot: number, forger: Uint8Array) =>
   withPrefix(TABLE.forged, heightBytes(slot), forger);
 export const forgedKey = (slot: number, forger: Uint8Array, hash: Uint8Array) =>
   withPrefix(TABLE.forged, heightBytes(slot), forger, hash);
+export const accountTxPrefix = (address: Uint8Array) => withPrefix(TABLE.accountTx, address);
+export function accountTxKey(address: Uint8Array, height: number, index: number): Uint8Array {
+  const position = new Uint8Array(4);
+  new DataView(position.buffer).setUint32(0, index);
+  return withPrefix(TABLE.accountTx, address, heightBytes(height), position);
+}
 export const metaKey = (name: MetaName) => withPrefix(TABLE.meta, new TextEncoder().encode(name));
 
 /** Key range [gte, lt) of every key that starts with `prefix` (a table, or a table and a parent). */

@@ -19,6 +19,8 @@ import {
 } from "./codec.js";
 import { GroupCommit } from "./group-commit.js";
 import {
+  accountTxKey,
+  accountTxPrefix,
   blockKey,
   childPrefix,
   forgedPrefix,
@@ -39,8 +41,9 @@ import {
 /**
  * Version of the key layout and value encodings; a store of another version is refused.
  * 2: VRF randomness, epoch links in block info, snapshot and forged tables.
+ * 3: the account-history table (X).
  */
-export const STORE_VERSION = 2;
+export const STORE_VERSION = 3;
 
 export interface StoreOptions {
   /**
@@ -211,6 +214,13 @@ export class ChainStore {
     return out;
   }
 
+  /** How many keys a table holds (a full scan, for integrity checks). */
+  async tableSize(table: keyof typeof TABLE): Promise<number> {
+    let count = 0;
+    for await (const _ of this.db.keys(prefixRange(tablePrefix(TABLE[table])))) count++;
+    return count;
+  }
+
   // ---- transactions and accounts
 
   txLocation(txid: string): { blockHash: string; index: number } | undefined {
@@ -218,6 +228,30 @@ export class ChainStore {
     if (v === undefined) return undefined;
     const loc = decodeTxLocation(v);
     return { blockHash: toHex(loc.blockHash), index: loc.index };
+  }
+
+  /**
+   * Where the main-chain transactions an address sent or received are, newest first: at most
+   * `limit`, strictly before the position `before` (a height, and optionally an index in its
+   * block) when given.
+   */
+  async accountHistory(
+    address: Uint8Array,
+    limit: number,
+    before?: { height: number; index?: number },
+  ): Promise<{ height: number; index: number }[]> {
+    const prefix = accountTxPrefix(address);
+    const range = prefixRange(prefix);
+    const lt = before ? accountTxKey(address, before.height, before.index ?? 0) : range.lt;
+    const out: { height: number; index: number }[] = [];
+    if (limit <= 0) return out;
+    for await (const key of this.db.keys({ gte: range.gte, lt, reverse: true, limit })) {
+      if (key.length !== prefix.length + 12)
+        throw new StoreCorruptError("account history key is not 33 bytes");
+      const view = new DataView(key.buffer, key.byteOffset + prefix.length, 12);
+      out.push({ height: Number(view.getBigUint64(0)), index: view.getUint32(8) });
+    }
+    return out;
   }
 
   // ---- the pending-transaction journal: what the node acknowledged survives kill -9

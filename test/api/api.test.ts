@@ -78,6 +78,45 @@ describe("a single-validator PoS node", () => {
     expect(validators.totalStake).toBe("190");
   });
 
+  it("lists an address's transactions newest first, with heights, page by page", async () => {
+    const history = async (address: string, query = "") =>
+      (await getJson(`${t.url}/v1/accounts/${address}/transactions${query}`)).body;
+    const all = (await history(alice.address)).transactions;
+    expect(all.map((x: { type: string }) => x.type)).toEqual(["UNSTAKE", "STAKE", "TRANSFER"]);
+    for (const x of all) {
+      expect(x.height).toBeGreaterThan(0);
+      expect(x.blockHash).toMatch(/^[0-9a-f]{64}$/);
+      expect((await getJson(`${t.url}/v1/transactions/${x.id}`)).body.height).toBe(x.height);
+    }
+    const heights = all.map((x: { height: number }) => x.height);
+    expect([...heights].sort((a, b) => b - a)).toEqual(heights);
+    // Paging by the last id seen, and by height.
+    const first = (await history(alice.address, "?limit=1")).transactions;
+    expect(first.map((x: { id: string }) => x.id)).toEqual([all[0].id]);
+    const rest = (await history(alice.address, `?limit=5&before=${first[0].id}`)).transactions;
+    expect(rest.map((x: { id: string }) => x.id)).toEqual([all[1].id, all[2].id]);
+    const below = (await history(alice.address, `?before=${all[2].height}`)).transactions;
+    expect(below).toEqual([]);
+    // Bob received two: alice's transfer and the exchange's mint.
+    const bobs = (await history(bob.address)).transactions;
+    expect(bobs.map((x: { type: string }) => x.type).sort()).toEqual(["EXCHANGE", "TRANSFER"]);
+    expect((await history(testKey(99).address)).transactions).toEqual([]);
+    // Bad input: a 4xx JSON error.
+    const bad = await getJson(`${t.url}/v1/accounts/lc1nope/transactions`);
+    expect(bad.status).toBe(400);
+    expect(
+      (await getJson(`${t.url}/v1/accounts/${alice.address}/transactions?limit=0`)).status,
+    ).toBe(400);
+    expect(
+      (await getJson(`${t.url}/v1/accounts/${alice.address}/transactions?before=xyz`)).status,
+    ).toBe(400);
+    const notHers = await getJson(
+      `${t.url}/v1/accounts/${alice.address}/transactions?before=${bobs.find((x: { type: string }) => x.type === "EXCHANGE").id}`,
+    );
+    expect(notHers.status).toBe(404);
+    expect(notHers.body.error).toBeTypeOf("string");
+  });
+
   it("serves blocks, status, the seed's routes and the docs", async () => {
     const status = (await getJson(`${t.url}/v1/status`)).body;
     expect(status).toMatchObject({ chainId: CHAIN, consensus: "pos", syncing: false });

@@ -115,6 +115,20 @@ describe("Chain: reorganisation under PoS (longest chain)", () => {
     expect((await chain.getBlocks(1, 10)).map((b) => b.hashHex)).toEqual(
       [a1!, b2, b3, b4].map((b) => b.hashHex),
     );
+    // Account histories follow the main chain: a2 left carol's, b4's two came in, newest first.
+    const history = async (key: typeof alice) =>
+      (await chain.getAccountTransactions(key.address, 10)).map((x) => [x.tx.id, x.height]);
+    expect(await history(carol)).toEqual([
+      [t.stake.id, 4],
+      [t.mint.id, 4],
+    ]);
+    expect(await history(alice)).toEqual([
+      [t.b2.id, 2],
+      [t.a1.id, 1],
+    ]);
+    expect(
+      (await chain.getAccountTransactions(alice.address, 10, { height: 2 })).map((x) => x.tx.id),
+    ).toEqual([t.a1.id]);
     // The old branch is still stored and can win back.
     expect(chain.hasBlock(a3!.hashHex)).toBe(true);
     const [a4, a5] = model.extend(a3!, 2, () => [], { minSlot: 100 });
@@ -123,6 +137,11 @@ describe("Chain: reorganisation under PoS (longest chain)", () => {
     expectStateOf(chain, model, a5!);
     expect(chain.validators().total).toBe(100n);
     expect(await chain.getTransaction(t.a2.id)).toMatchObject({ height: 2 });
+    expect(await history(carol)).toEqual([[t.a2.id, 2]]);
+    expect(await history(alice)).toEqual([
+      [t.a2.id, 2],
+      [t.a1.id, 1],
+    ]);
     await chain.close();
     expect(await checkStoreByReplay(dir, genesis)).toMatchObject({
       height: 5,

@@ -14,7 +14,7 @@ import {
   genesisBlock,
   ledgerParams,
 } from "../../src/core/genesis.js";
-import { type Address, addressFromPublicKey } from "../../src/core/keys.js";
+import { type Address, addressFromPublicKey, parseAddress } from "../../src/core/keys.js";
 import { type Account, applyBlockTransactions, totalStake } from "../../src/core/state.js";
 import { decodeValidators, type StoredEpochLink } from "../../src/store/codec.js";
 import { ChainStore } from "../../src/store/store.js";
@@ -52,7 +52,8 @@ function sameAccount(a: Account | null | undefined, b: Account | null | undefine
 /**
  * Checks a closed data directory against a replay of its own main chain from genesis, with the
  * core state transition alone (none of the chain's code): every main-chain block present and
- * linked, its transactions indexed to it and nothing else indexed, its undo data equal to what
+ * linked, its transactions indexed to it (by id and in the histories of their senders and
+ * receivers) and nothing else indexed, its undo data equal to what
  * the replay says it touched, no undo data off the main chain, every stored block with its info
  * and the other way round, and the stored accounts and minted counter equal to the replay's.
  * Under PoS it also replays the epochs with the engine's functions: every main-chain block's
@@ -84,6 +85,8 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
     let parentHash = g.hashHex;
     let mainTransactions = 0;
     const mainHashes = new Set<string>([g.hashHex]);
+    /** Each address's main-chain transactions as "height:index", oldest first. */
+    const histories = new Map<Address, string[]>();
     if (store.mainHash(0) !== g.hashHex) fail("height 0 is not the genesis block");
     for (let height = 1; height <= headInfo.height; height++) {
       const hash = store.mainHash(height) ?? fail(`no main-chain hash at ${height}`);
@@ -99,6 +102,11 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
         const loc = store.txLocation(tx.id);
         if (loc?.blockHash !== hash || loc.index !== index)
           fail(`transaction ${tx.id} of block ${height} is not indexed to it`);
+        for (const address of new Set([tx.sender, tx.receiver])) {
+          const list = histories.get(address) ?? [];
+          list.push(`${height}:${index}`);
+          histories.set(address, list);
+        }
       });
       mainTransactions += block.transactions.length;
       const slot = engine.productionSlot(block.header);
@@ -164,6 +172,15 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
     const indexed = await store.hashesOf("tx");
     if (indexed.length !== mainTransactions)
       fail(`${indexed.length} transactions indexed, the main chain has ${mainTransactions}`);
+    let historyEntries = 0;
+    for (const [address, expected] of histories) {
+      historyEntries += expected.length;
+      const found = await store.accountHistory(parseAddress(address), expected.length + 1);
+      if (found.map((p) => `${p.height}:${p.index}`).join() !== expected.reverse().join())
+        fail(`the transaction history of ${address} differs from the main chain`);
+    }
+    if ((await store.tableSize("accountTx")) !== historyEntries)
+      fail("account histories hold transactions off the main chain");
     const undos = await store.hashesOf("undo");
     if (undos.length !== mainHashes.size - 1 || undos.some((h) => !mainHashes.has(h)))
       fail("undo data exists off the main chain");

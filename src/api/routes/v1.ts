@@ -138,6 +138,48 @@ export function registerV1Routes(app: FastifyInstance, node: NodeApi, postLimit:
     },
   );
 
+  app.get<{ Params: { address: string }; Querystring: { limit: number; before?: string } }>(
+    "/v1/accounts/:address/transactions",
+    {
+      schema: {
+        tags: ["v1"],
+        summary: "main-chain transactions an address sent or received, newest first",
+        description:
+          "`before` pages on: a transaction id (the last one of the previous page) or a height.",
+        params: { type: "object", properties: { address: { type: "string", maxLength: 100 } } },
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+            before: { type: "string", pattern: "^([0-9]{1,15}|[0-9a-fA-F]{64})$" },
+          },
+        },
+        response: errorResponses(400, 404),
+      },
+    },
+    async (request) => {
+      const { address } = request.params;
+      if (!isAddress(address)) throw badRequest(`not a valid lotchain address: ${address}`);
+      const { limit, before } = request.query;
+      let cursor: { height: number; index?: number } | undefined;
+      if (before !== undefined && before.length === 64) {
+        const at = await node.chain.getTransaction(before.toLowerCase());
+        if (!at || (at.tx.sender !== address && at.tx.receiver !== address))
+          throw notFound(`no transaction ${before} of ${address} on the main chain`);
+        cursor = { height: at.height, index: at.index };
+      } else if (before !== undefined) cursor = { height: Number(before) };
+      const found = await node.chain.getAccountTransactions(address, limit, cursor);
+      return {
+        transactions: found.map(({ tx, height, blockHash }) => ({
+          ...transactionToJson(tx),
+          height,
+          blockHash,
+        })),
+      };
+    },
+  );
+
   app.get(
     "/v1/validators",
     { schema: { tags: ["v1"], summary: "validators and their stakes" } },
