@@ -116,8 +116,11 @@ export class BlockImporter {
   }
 
   private noteRejected(block: Block, code: RejectCode): void {
-    if (!NOT_REMEMBERED.has(code)) this.rejected.set(block.hashHex, true);
-    // Pooled descendants of a rejected block cannot connect through it.
+    // A failure that does not condemn the hash (a bad copy: forged signature, a body that does
+    // not match the header; or not yet: FutureBlock) leaves the pooled children waiting for the
+    // real block. Otherwise they cannot connect through it.
+    if (NOT_REMEMBERED.has(code)) return;
+    this.rejected.set(block.hashHex, true);
     this.deps.orphans.dropDescendants(block.hashHex);
   }
 

@@ -170,6 +170,11 @@ export class Chain extends EventEmitter<ChainEventMap> {
    * Imports a block: resolves with where it went, or rejects with a ValidationError (named
    * code) and changes nothing. Imports run one at a time, in call order.
    */
+  /** Imports queued or running: the network sheds gossip while this is high (back-pressure). */
+  get importBacklog(): number {
+    return this.queue.pending;
+  }
+
   importBlock(block: Block): Promise<ImportResult> {
     return this.queue.run(async () => {
       if (this.closed) throw new Error("the chain is closed");

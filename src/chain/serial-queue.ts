@@ -4,9 +4,18 @@
  */
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
+
+  /** Tasks queued or running: what callers that can wait (gossip) check before adding more. */
+  get pending(): number {
+    return this.waiting;
+  }
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
+    this.waiting++;
+    const result = this.tail.then(task).finally(() => {
+      this.waiting--;
+    });
     // The next task waits for this one to settle, whether it failed or not.
     this.tail = result.catch(() => undefined);
     return result;

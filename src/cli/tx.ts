@@ -57,6 +57,39 @@ function parseTxInputs(flags: TxFlags, key: KeyPair): TxInputs {
   };
 }
 
+/**
+ * The fee `tx send` signs without --max-fee: the node tells the minimum, and a hostile node could
+ * tell a huge one. A small multiple of what the networks made here ask (the bundled devnet and
+ * `genesis create` default to 0): a network with a higher minimum is used with --max-fee.
+ */
+export const DEFAULT_MAX_FEE = 1_000n;
+
+/** Refuses what a node told that the sender did not agree to (a fee too high, another chain). */
+function checkNodeTerms(
+  inputs: TxInputs,
+  status: { chainId: string; minFee?: string },
+  limits: { maxFee: bigint; chainId?: string },
+): bigint {
+  if (limits.chainId !== undefined && status.chainId !== limits.chainId)
+    throw new CliError(
+      `the node is on chain "${status.chainId}", not "${limits.chainId}" (--chain-id); nothing sent`,
+    );
+  let minFee: bigint;
+  try {
+    minFee = BigInt(status.minFee ?? "0");
+  } catch {
+    throw new CliError(
+      `the node reported a malformed minimum fee "${status.minFee}"; nothing sent`,
+    );
+  }
+  const fee = inputs.fee ?? minFee;
+  if (fee > limits.maxFee)
+    throw new CliError(
+      `the fee would be ${fee} base units (the node's minimum is ${minFee}), above --max-fee ${limits.maxFee}; nothing sent`,
+    );
+  return fee;
+}
+
 function buildTransaction(
   inputs: TxInputs,
   key: KeyPair,
@@ -91,6 +124,14 @@ function txOptions(cmd: Command): Command {
   );
 }
 
+interface SendFlags extends TxFlags {
+  node: string;
+  wait?: boolean;
+  waitTimeout: number;
+  maxFee: string;
+  chainId?: string;
+}
+
 export function registerTxCommands(program: Command): void {
   const tx = program.command("tx").description("sign and send transactions");
 
@@ -117,23 +158,27 @@ export function registerTxCommands(program: Command): void {
       .addOption(nodeUrlOption())
       .addOption(opt("--wait", "return once the transaction is in a block"))
       .addOption(
+        opt("--max-fee <n>", "refuse to sign a fee above this (base units)").default(
+          DEFAULT_MAX_FEE.toString(),
+        ),
+      )
+      .addOption(opt("--chain-id <id>", "refuse to sign unless the node is on this chain"))
+      .addOption(
         opt("--wait-timeout <ms>", "how long --wait waits")
           .argParser(parseIntArg("--wait-timeout", 1))
           .default(120_000),
       ),
-  ).action(async (flags: TxFlags & { node: string; wait?: boolean; waitTimeout: number }) => {
+  ).action(async (flags: SendFlags) => {
     const key = readKeyFile(flags.key);
     const inputs = parseTxInputs(flags, key);
+    const maxFee = amountArg("--max-fee", flags.maxFee);
+    if (inputs.fee !== undefined && inputs.fee > maxFee)
+      throw new CliError(`--fee ${inputs.fee} is above --max-fee ${maxFee}`);
     const client = new NodeClient(flags.node);
     const status = await client.status();
+    const fee = checkNodeTerms(inputs, status, { maxFee, chainId: flags.chainId });
     const account = await client.account(key.address);
-    const json = buildTransaction(
-      inputs,
-      key,
-      status.chainId,
-      account.pendingNonce,
-      BigInt(status.minFee ?? "0"),
-    );
+    const json = buildTransaction(inputs, key, status.chainId, account.pendingNonce, fee);
     const { id } = await client.submit(json);
     if (!flags.wait) {
       print(flags, { id }, () => id);

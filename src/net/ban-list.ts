@@ -1,11 +1,22 @@
+import { BoundedMap } from "./bounded-map.js";
+
 /**
  * Peers refused for a while: the connection gater consults it on every dial and every inbound
  * handshake, so a banned peer can neither be dialled nor connect. Bans expire on their own.
  */
 export class BanList {
-  readonly #until = new Map<string, number>();
+  readonly #until: Map<string, number>;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /**
+   * At most `maxEntries` bans are held (peer ids cost nothing to make): past that, the oldest
+   * ban is dropped; that peer, if it comes back, is judged afresh.
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    maxEntries = 4_096,
+  ) {
+    this.#until = new BoundedMap(maxEntries);
+  }
 
   /** Bans for exactly `ms` from now, replacing any earlier ban (so an admin can shorten one). */
   ban(peerId: string, ms: number): void {

@@ -1,38 +1,48 @@
 import type { Logger } from "pino";
-import type { NetworkStatus } from "../api/ports.js";
 import type { Chain } from "../chain/chain.js";
 import type { Mempool } from "../chain/mempool.js";
-import { type Block, decodeBlock } from "../core/block.js";
-import { isValidationError, type RejectCode } from "../core/errors.js";
+import type { Block } from "../core/block.js";
+import type { RejectCode } from "../core/errors.js";
 import type { Genesis } from "../core/genesis.js";
-import { decodeTransaction, type Transaction } from "../core/transaction.js";
-import { readBlocksWithin } from "../util/block-pages.js";
-import { type GossipVerdict, NetError, P2PNode, type P2POptions } from "./p2p.js";
+import type { Transaction } from "../core/transaction.js";
 import {
-  blockVerdict,
-  type ChainProtocols,
-  chainProtocols,
-  MAX_TX_BATCH,
-  SYNC_PENALTY,
-  TX_BATCH_MS,
-  txVerdict,
-  WIRE_LIMITS,
-} from "./protocols.js";
-import { isBetterChain, isMismatchReason, PeerBook, statusMismatch } from "./status.js";
+  type BlockGossipDeps,
+  FutureBlocks,
+  validateGossipBlock,
+  validateTxBatch,
+} from "./gossip-validation.js";
+import { NetError, P2PNode, type P2POptions } from "./p2p.js";
+import { type ChainProtocols, chainProtocols, SYNC_PENALTY, WIRE_LIMITS } from "./protocols.js";
+import { ResponseError, RespStatus } from "./req-resp.js";
+import { isBetterChain, PeerBook } from "./status.js";
+import { StatusProtocol } from "./status-protocol.js";
 import { PeerFault, Syncer, type SyncTuning } from "./sync.js";
+import { onBlocksByHash, onBlocksByRange, ServeBudget, type ServeLimits } from "./sync-server.js";
+import { TxBroadcaster } from "./tx-broadcaster.js";
 import {
   type ChainStatus,
   decodeBlockList,
-  decodeHashRequest,
-  decodeRangeRequest,
-  decodeStatus,
-  decodeTxBatch,
-  encodeBlockList,
   encodeHashRequest,
   encodeRangeRequest,
-  encodeStatus,
-  encodeTxBatch,
 } from "./wire.js";
+
+/** A peer as the node's status shows it. */
+export interface PeerView {
+  peerId: string;
+  addresses: string[];
+  score: number;
+  direction: string;
+}
+
+/** The network part of the node's status (GET /v1/status, /v1/peers). */
+export interface NetworkStatus {
+  peerId: string | null;
+  listenAddresses: string[];
+  peers: PeerView[];
+  syncing: boolean;
+  syncTargetHeight: number | null;
+  syncBlocksPerSecond: number | null;
+}
 
 export interface ChainNetworkOptions {
   /** listen address and port (0: a free port), from the CLI */
@@ -63,6 +73,8 @@ export interface ChainNetworkOptions {
   syncTimeoutMs?: number;
   /** Sync knobs, for tests. */
   sync?: Partial<SyncTuning>;
+  /** What serving sync may cost per peer and in all, for tests. */
+  serveLimits?: Partial<ServeLimits>;
   /** Lower-level p2p knobs (scoring, reconnection, peer targets), for tests and tuning. */
   p2p?: Partial<
     Omit<
@@ -74,26 +86,20 @@ export interface ChainNetworkOptions {
 
 const DEFAULT_STATUS_INTERVAL_MS = 5_000;
 const DEFAULT_MISMATCH_BAN_MS = 60 * 60_000;
-/** Lets the error answer reach a mismatched peer before the ban closes the connection. */
-const MISMATCH_BAN_DELAY_MS = 500;
-/** Gossiped transactions admitted between two yields to the event loop. */
-const TX_ADMIT_SLICE = 16;
-
-/** Sync requests served to one peer at once (a syncing peer has two in flight). */
-const MAX_SERVED_PER_PEER = 4;
 
 /**
- * lotchain's network: the blocks-and-transactions layer over the bytes-level P2PNode.
- *
- * - Gossip: /lotchain/<chainId>/tx/1 and /block/1 carry canonical encodings; each topic's
- *   validator decodes with size limits and hands the item to the mempool (through the node) or
- *   the chain, and its verdict (accept relays; ignore drops; reject drops and costs the relaying
- *   peer points) follows the item's rejection code (see protocols.ts).
- * - Status: on every connection and then every few seconds, each side sends its chain status
- *   (chain id, genesis hash, head, score) on /lotchain/status/1 and gets the peer's back. A peer
- *   of another network is answered with the mismatch, logged and banned (so it is neither kept
- *   nor redialled); a peer with a better chain starts sync.
- * - Sync: blocks-by-range and blocks-by-hash (see Syncer).
+ * lotchain's network: the blocks-and-transactions layer over the bytes-level P2PNode. It holds
+ * the lifecycle and wires the parts, each in its own module:
+ * - gossip validation (gossip-validation.ts): /lotchain/<chainId>/tx/1 and /block/1 carry
+ *   canonical encodings; each message goes to admission or import and its verdict (accept
+ *   relays; ignore drops; reject drops and costs the relaying peer points) follows the item's
+ *   rejection code (see protocols.ts);
+ * - the transaction broadcaster (tx-broadcaster.ts): our own batches, of verified transactions;
+ * - the status protocol (status-protocol.ts): chain status on every connection and every few
+ *   seconds; peers of another network are banned;
+ * - the sync server (sync-server.ts): blocks-by-range and blocks-by-hash within budgets;
+ * - the syncer (sync.ts): catching up with better chains, believing claims only as far as the
+ *   delivered blocks verify.
  */
 export class ChainNetwork {
   readonly #options: ChainNetworkOptions;
@@ -101,19 +107,15 @@ export class ChainNetwork {
   readonly #protocols: ChainProtocols;
   readonly #peers = new PeerBook();
   readonly #syncer: Syncer;
-  /** peers found on another network: their gossip is ignored until the ban takes them away */
-  readonly #mismatched = new Set<string>();
-  readonly #statusInFlight = new Map<string, Promise<void>>();
-  readonly #timers = new Set<NodeJS.Timeout>();
-  /** sync requests being served, per peer */
-  readonly #serving = new Map<string, number>();
+  readonly #status: StatusProtocol;
+  readonly #serveBudget: ServeBudget;
+  readonly #broadcaster: TxBroadcaster;
+  readonly #future: FutureBlocks;
+  readonly #blockGossipDeps: BlockGossipDeps;
   #p2p: P2PNode | undefined;
   #poll: NodeJS.Timeout | undefined;
   #state: "created" | "starting" | "running" | "stopped" = "created";
   #stopping: Promise<void> | undefined;
-  /** Admitted transactions waiting to leave in the next gossip batch. */
-  #txQueue: Transaction[] = [];
-  #txFlush: NodeJS.Timeout | undefined;
 
   constructor(options: ChainNetworkOptions) {
     this.#options = options;
@@ -126,13 +128,45 @@ export class ChainNetwork {
         log: this.#log,
         fetchRange: (peerId, from, count) => this.#fetchRange(peerId, from, count),
         fetchByHash: (peerId, hashes) => this.#fetchByHash(peerId, hashes),
-        refreshStatus: (peerId) => this.#exchangeStatus(peerId),
+        refreshStatus: (peerId) => this.#status.exchange(peerId),
         penalize: (peerId, points, reason) => this.#penalize(peerId, points, reason),
         onImported: (block) => this.#imported(block, "sync"),
         onRejected: (code) => this.#rejected(code),
       },
       options.sync,
     );
+    this.#status = new StatusProtocol({
+      request: (peerId, ours) => {
+        if (!this.#running) throw new NetError("NotStarted", "the network is stopped");
+        return this.#p2p!.request(peerId, this.#protocols.status, ours, {
+          maxResponseBytes: WIRE_LIMITS.statusBytes,
+          timeoutMs: WIRE_LIMITS.statusTimeoutMs,
+        });
+      },
+      ours: () => this.#ourStatus(),
+      onStatus: (peerId, status) => this.#recordStatus(peerId, status),
+      onMismatch: (peerId) => this.#peers.delete(peerId),
+      penalize: (peerId, points, reason) => this.#penalize(peerId, points, reason),
+      ban: (peerId, ms, reason) => {
+        if (this.#running) this.#p2p!.ban(peerId, ms, reason);
+      },
+      log: this.#log,
+      mismatchBanMs: options.mismatchBanMs ?? DEFAULT_MISMATCH_BAN_MS,
+    });
+    this.#serveBudget = new ServeBudget(options.serveLimits);
+    this.#broadcaster = new TxBroadcaster((batch, count) =>
+      this.#publish(this.#protocols.txTopic, batch, { txs: count }),
+    );
+    this.#future = new FutureBlocks((block, from) => void this.#retryFuture(block, from));
+    this.#blockGossipDeps = {
+      chain: options.chain,
+      onHead: (from) => this.#peers.noteHead(from, options.chain.head),
+      onImported: (block) => this.#imported(block, "gossip"),
+      onRejected: (code) => this.#rejected(code),
+      onOrphan: (from, block, missing) => this.#syncer.onOrphan(from, block, missing),
+      onFuture: (block, from) => this.#future.add(block, from),
+      log: this.#log,
+    };
   }
 
   /** Our libp2p peer id; empty before start(). */
@@ -176,7 +210,7 @@ export class ChainNetwork {
       (data, from) => this.#onGossipBlock(data, from),
       WIRE_LIMITS.blockGossipBytes,
     );
-    p2p.handle(ids.status, (req, from) => this.#serveStatus(req, from), {
+    p2p.handle(ids.status, (req, from) => this.#status.serve(req, from), {
       maxRequestBytes: WIRE_LIMITS.statusBytes,
       maxResponseBytes: WIRE_LIMITS.statusBytes,
       timeoutMs: WIRE_LIMITS.statusTimeoutMs,
@@ -188,12 +222,12 @@ export class ChainNetwork {
     };
     p2p.handle(
       ids.blocksByRange,
-      (req, from) => this.#serveLimited(from, () => this.#serveRange(req)),
+      (req, from) => this.#serve(from, () => onBlocksByRange(req, o.chain)),
       syncLimits,
     );
     p2p.handle(
       ids.blocksByHash,
-      (req, from) => this.#serveLimited(from, () => this.#serveByHash(req)),
+      (req, from) => this.#serve(from, () => onBlocksByHash(req, o.chain)),
       syncLimits,
     );
     p2p.on("peer:connect", (peerId) => this.#onConnect(peerId));
@@ -226,15 +260,15 @@ export class ChainNetwork {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       // What was admitted but not yet announced still leaves, while the network runs.
-      await this.#flushTransactions();
+      await this.#broadcaster.close();
       this.#state = "stopped";
       clearInterval(this.#poll);
-      for (const timer of this.#timers) clearTimeout(timer);
-      this.#timers.clear();
+      this.#future.clear();
       const idle = this.#syncer.stop();
+      const statusIdle = this.#status.stop();
       await this.#p2p?.stop();
       await idle;
-      await Promise.allSettled(this.#statusInFlight.values());
+      await statusIdle;
     })();
     return this.#stopping;
   }
@@ -247,9 +281,12 @@ export class ChainNetwork {
     return this.#running ? this.#p2p!.peers().length : 0;
   }
 
-  /** Whether sync is catching up with a better peer. Cheap: the block producer asks it often. */
+  /**
+   * Whether verified blocks show this node behind a peer (a sync run moving our head). Cheap:
+   * the block producer asks it often, and pauses only while it is true.
+   */
   get syncing(): boolean {
-    return this.#syncer.progress().syncing;
+    return this.#syncer.behind;
   }
 
   status(): NetworkStatus {
@@ -297,22 +334,11 @@ export class ChainNetwork {
 
   /**
    * Queues a transaction this node admitted (through the API, or back from a reverted block) for
-   * the next gossip batch: batches leave every TX_BATCH_MS, or at once when full. Never throws.
+   * the next gossip batch. Never throws.
    */
   async publishTransaction(tx: Transaction): Promise<void> {
     if (!this.#running) return;
-    this.#txQueue.push(tx);
-    if (this.#txQueue.length >= MAX_TX_BATCH) await this.#flushTransactions();
-    else this.#txFlush ??= setTimeout(() => void this.#flushTransactions(), TX_BATCH_MS);
-  }
-
-  async #flushTransactions(): Promise<void> {
-    clearTimeout(this.#txFlush);
-    this.#txFlush = undefined;
-    while (this.#txQueue.length > 0) {
-      const batch = this.#txQueue.splice(0, MAX_TX_BATCH);
-      await this.#publish(this.#protocols.txTopic, encodeTxBatch(batch), { txs: batch.length });
-    }
+    await this.#broadcaster.add(tx);
   }
 
   /** Bans a peer for `ms` (it is disconnected); false when the id does not parse or we are not running. */
@@ -333,7 +359,7 @@ export class ChainNetwork {
     if (!this.#p2p!.banned().some((b) => b.peerId === peerId)) return false;
     try {
       this.#p2p!.unban(peerId);
-      this.#mismatched.delete(peerId);
+      this.#status.forget(peerId);
       return true;
     } catch (err) {
       if (err instanceof NetError) return false;
@@ -361,91 +387,33 @@ export class ChainNetwork {
 
   // ------------------------------------------------------------------ gossip
 
-  /**
-   * A batch of transactions: each goes to the mempool. Any transaction no honest node would send
-   * (malformed, a bad signature, another chain) condemns the batch and its relayer; otherwise the
-   * batch is relayed when at least one transaction was new here, and ignored when none was.
-   */
-  async #onGossipTx(data: Uint8Array, from: string): Promise<GossipVerdict> {
-    if (this.#mismatched.has(from)) return "ignore";
-    let items: Uint8Array[];
-    try {
-      items = decodeTxBatch(data);
-    } catch (e) {
-      if (!isValidationError(e)) throw e;
-      this.#options.onTransactionRejected?.(e.code);
-      return "reject";
-    }
-    let accepted = 0;
-    for (let i = 0; i < items.length; i++) {
-      // Admission verifies a signature: let timers and I/O run between slices of a batch.
-      if (i > 0 && i % TX_ADMIT_SLICE === 0) await new Promise((r) => setImmediate(r));
-      if (!this.#running) return "ignore";
-      let tx: Transaction;
-      try {
-        try {
-          tx = decodeTransaction(items[i]!);
-        } catch (e) {
-          if (isValidationError(e)) this.#options.onTransactionRejected?.(e.code);
-          throw e;
-        }
-        this.#options.onTransaction(tx);
-        accepted++;
-      } catch (e) {
-        if (!isValidationError(e)) throw e;
-        if (txVerdict(e.code) === "reject") {
-          this.#log.debug({ from, code: e.code, reason: e.message }, "gossiped tx rejected");
-          return "reject";
-        }
-      }
-    }
-    return accepted > 0 ? "accept" : "ignore";
+  async #onGossipTx(data: Uint8Array, from: string): Promise<"accept" | "ignore" | "reject"> {
+    if (this.#status.isMismatched(from)) return "ignore";
+    const { verdict, repack } = await validateTxBatch(data, {
+      admit: (tx) => this.#options.onTransaction(tx),
+      onUndecodable: (code) => this.#options.onTransactionRejected?.(code),
+      running: () => this.#running,
+      log: this.#log.child({ from }),
+    });
+    for (const tx of repack) void this.#broadcaster.add(tx);
+    return verdict;
   }
 
-  async #onGossipBlock(data: Uint8Array, from: string): Promise<GossipVerdict> {
-    if (this.#mismatched.has(from)) return "ignore";
-    const { chain } = this.#options;
-    let block: Block;
-    try {
-      block = decodeBlock(data);
-    } catch (e) {
-      if (!isValidationError(e)) throw e;
-      this.#rejected(e.code);
-      this.#log.debug({ from, code: e.code, reason: e.message }, "undecodable gossiped block");
-      return "reject";
-    }
-    try {
-      const result = await chain.importBlock(block);
-      switch (result.status) {
-        case "head":
-          this.#peers.noteHead(from, chain.head);
-          this.#imported(block, "gossip");
-          return "accept";
-        case "side":
-          this.#imported(block, "gossip");
-          return "accept";
-        case "known":
-          return "ignore";
-        case "orphan":
-          this.#syncer.onOrphan(from, block, result.missingParent!);
-          return "ignore";
-      }
-    } catch (e) {
-      if (!isValidationError(e)) throw e;
-      this.#rejected(e.code);
-      const verdict = blockVerdict(e.code);
-      this.#log[verdict === "reject" ? "info" : "debug"](
-        {
-          from,
-          block: block.hashHex,
-          height: block.header.height,
-          code: e.code,
-          reason: e.message,
-        },
-        verdict === "reject" ? "gossiped block rejected" : "gossiped block ignored",
-      );
-      return verdict;
-    }
+  #onGossipBlock(data: Uint8Array, from: string): Promise<"accept" | "ignore" | "reject"> {
+    if (this.#status.isMismatched(from)) return Promise.resolve("ignore");
+    return validateGossipBlock(data, from, this.#blockGossipDeps);
+  }
+
+  /** A block that came before its time, tried again now: relayed when it was stored. */
+  async #retryFuture(block: Block, from: string): Promise<void> {
+    if (!this.#running) return;
+    const verdict = await validateGossipBlock(block.encoded, from, this.#blockGossipDeps).catch(
+      (err: unknown) => {
+        this.#log.warn({ err, block: block.hashHex }, "retrying a future block failed");
+        return "ignore" as const;
+      },
+    );
+    if (verdict === "accept") await this.publishBlock(block);
   }
 
   // The metrics callbacks must not break an import that already happened.
@@ -482,15 +450,15 @@ export class ChainNetwork {
 
   #onConnect(peerId: string): void {
     if (!this.#running) return;
-    this.#exchangeStatus(peerId).catch((err: unknown) =>
-      this.#log.debug({ err, peerId }, "status exchange failed"),
-    );
+    this.#status
+      .exchange(peerId)
+      .catch((err: unknown) => this.#log.debug({ err, peerId }, "status exchange failed"));
   }
 
   #onDisconnect(peerId: string): void {
     this.#peers.delete(peerId);
     // Checked again should it come back (its ban over, or lifted).
-    this.#mismatched.delete(peerId);
+    this.#status.forget(peerId);
   }
 
   #pollPeers(): void {
@@ -498,101 +466,10 @@ export class ChainNetwork {
     for (const peer of this.#p2p!.peers()) this.#onConnect(peer.peerId);
   }
 
-  /** Sends our status, records the peer's. One exchange per peer at a time. */
-  #exchangeStatus(peerId: string): Promise<void> {
-    const running = this.#statusInFlight.get(peerId);
-    if (running) return running;
-    const exchange = this.#requestStatus(peerId).finally(() => this.#statusInFlight.delete(peerId));
-    this.#statusInFlight.set(peerId, exchange);
-    return exchange;
-  }
-
-  async #requestStatus(peerId: string): Promise<void> {
-    if (!this.#running || this.#mismatched.has(peerId)) return;
-    let response: Uint8Array;
-    try {
-      response = await this.#p2p!.request(
-        peerId,
-        this.#protocols.status,
-        encodeStatus(this.#ourStatus()),
-        {
-          maxResponseBytes: WIRE_LIMITS.statusBytes,
-          timeoutMs: WIRE_LIMITS.statusTimeoutMs,
-        },
-      );
-    } catch (err) {
-      if (err instanceof NetError && err.code === "RemoteError" && isMismatchReason(err.message)) {
-        this.#refuse(peerId, `peer refused us: ${err.message}`, 0);
-        return;
-      }
-      if (err instanceof NetError) {
-        this.#log.debug({ peerId, code: err.code, reason: err.message }, "status request failed");
-        return;
-      }
-      throw err;
-    }
-    let theirs: ChainStatus;
-    try {
-      theirs = decodeStatus(response);
-    } catch (e) {
-      if (!isValidationError(e)) throw e;
-      this.#penalize(peerId, SYNC_PENALTY.badStatus, `bad status: ${e.message}`);
-      return;
-    }
-    const mismatch = statusMismatch(this.#ourStatus(), theirs);
-    if (mismatch !== undefined) {
-      this.#refuse(peerId, mismatch, 0);
-      return;
-    }
-    this.#recordStatus(peerId, theirs);
-  }
-
-  async #serveStatus(request: Uint8Array, from: string): Promise<Uint8Array> {
-    let theirs: ChainStatus;
-    try {
-      theirs = decodeStatus(request);
-    } catch (e) {
-      if (!isValidationError(e)) throw e;
-      this.#penalize(from, SYNC_PENALTY.badStatus, `bad status: ${e.message}`);
-      throw e;
-    }
-    const ours = this.#ourStatus();
-    const mismatch = statusMismatch(ours, theirs);
-    if (mismatch !== undefined) {
-      // Answer first (the thrown message goes back to the peer), ban a moment later.
-      this.#refuse(from, mismatch, MISMATCH_BAN_DELAY_MS);
-      throw new Error(mismatch);
-    }
-    this.#recordStatus(from, theirs);
-    return encodeStatus(ours);
-  }
-
   #recordStatus(peerId: string, status: ChainStatus): void {
     if (!this.#running) return;
     this.#peers.set(peerId, status);
     if (isBetterChain(status, this.#options.chain.head)) this.#syncer.kick();
-  }
-
-  /** A peer on another network: logged, its gossip ignored, and banned after `delayMs`. */
-  #refuse(peerId: string, reason: string, delayMs: number): void {
-    if (this.#mismatched.has(peerId)) return;
-    this.#mismatched.add(peerId);
-    this.#peers.delete(peerId);
-    this.#log.warn({ peerId, reason }, "peer is on another network; disconnecting and banning it");
-    const ban = () => {
-      if (!this.#running) return;
-      this.#p2p!.ban(peerId, this.#options.mismatchBanMs ?? DEFAULT_MISMATCH_BAN_MS, reason);
-    };
-    if (delayMs <= 0) {
-      ban();
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      ban();
-    }, delayMs);
-    timer.unref();
-    this.#timers.add(timer);
   }
 
   #penalize(peerId: string, points: number, reason: string): void {
@@ -607,45 +484,19 @@ export class ChainNetwork {
   // ------------------------------------------------------------------ sync protocols
 
   /**
-   * At most a few sync requests of one peer are served at a time; more are refused. A request
-   * that does not decode (no honest node sends one) is answered with the reason and costs points.
+   * Serves a sync request within the peer's and the node's budgets (see ServeBudget). A request
+   * that does not decode (no honest node sends one) is answered INVALID_REQUEST and costs points.
    */
-  async #serveLimited(from: string, serve: () => Promise<Uint8Array>): Promise<Uint8Array> {
-    const active = this.#serving.get(from) ?? 0;
-    if (active >= MAX_SERVED_PER_PEER) throw new Error("busy: too many sync requests at once");
-    this.#serving.set(from, active + 1);
+  async #serve(from: string, serve: () => Promise<Uint8Array>): Promise<Uint8Array> {
     try {
-      return await serve();
+      return await this.#serveBudget.run(from, serve, (points, reason) =>
+        this.#penalize(from, points, reason),
+      );
     } catch (e) {
-      if (isValidationError(e))
+      if (e instanceof ResponseError && e.status === RespStatus.INVALID_REQUEST)
         this.#penalize(from, SYNC_PENALTY.badRequest, `bad sync request: ${e.message}`);
       throw e;
-    } finally {
-      const left = (this.#serving.get(from) ?? 1) - 1;
-      if (left === 0) this.#serving.delete(from);
-      else this.#serving.set(from, left);
     }
-  }
-
-  async #serveRange(request: Uint8Array): Promise<Uint8Array> {
-    const { from, count } = decodeRangeRequest(request, WIRE_LIMITS.maxRangeBlocks);
-    const { chain } = this.#options;
-    const blocks = await readBlocksWithin(
-      (start, limit) => chain.getBlocks(start, limit),
-      from,
-      count,
-      WIRE_LIMITS.syncResponseBytes,
-    );
-    return encodeBlockList(blocks, WIRE_LIMITS.syncResponseBytes);
-  }
-
-  async #serveByHash(request: Uint8Array): Promise<Uint8Array> {
-    const hashes = decodeHashRequest(request, WIRE_LIMITS.maxHashes);
-    const found = await Promise.all(hashes.map((h) => this.#options.chain.getBlockByHash(h)));
-    return encodeBlockList(
-      found.filter((b): b is Block => b !== undefined),
-      WIRE_LIMITS.syncResponseBytes,
-    );
   }
 
   async #fetchRange(peerId: string, from: number, count: number): Promise<Block[]> {

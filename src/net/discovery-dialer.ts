@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { type Backoff, backoffDelay } from "./backoff.js";
+import { BoundedMap } from "./bounded-map.js";
 
 export interface DiscoveryDialerDeps {
   connectionCount(): number;
@@ -13,6 +14,8 @@ export interface DiscoveryDialerDeps {
 }
 
 const MAX_PARALLEL_DIALS = 4;
+/** Failed peers remembered for backoff (the DHT can name any number of them). */
+const MAX_REMEMBERED_FAILURES = 1_024;
 
 /**
  * libp2p 3 does not dial the peers that discovery finds (there is no auto-dialer any more), so
@@ -21,7 +24,9 @@ const MAX_PARALLEL_DIALS = 4;
  * bootstrapped to A alone also connect to B and C once the DHT tells it about them.
  */
 export class DiscoveryDialer {
-  readonly #failures = new Map<string, { count: number; retryAt: number }>();
+  readonly #failures = new BoundedMap<string, { count: number; retryAt: number }>(
+    MAX_REMEMBERED_FAILURES,
+  );
   readonly #dialing = new Set<string>();
   readonly #abort = new AbortController();
 

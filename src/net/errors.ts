@@ -28,11 +28,14 @@ export type NetErrorCode =
 
 export class NetError extends Error {
   override readonly name = "NetError";
+  /** RemoteError: the status the peer answered with (see RespStatus in req-resp.ts) */
+  readonly status: number | undefined;
   constructor(
     readonly code: NetErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; status?: number },
   ) {
     super(message, options);
+    this.status = options?.status;
   }
 }

@@ -1,15 +1,21 @@
+import { BoundedMap } from "./bounded-map.js";
+
 /**
  * Application-level peer scores: penalties subtract points and the score decays exponentially
  * back toward 0, so a peer that misbehaves once recovers while a peer that keeps misbehaving
  * sinks below the ban threshold. Scores are kept only for peers that were penalised.
  */
 export class PeerScores {
-  readonly #entries = new Map<string, { value: number; at: number }>();
+  readonly #entries: Map<string, { value: number; at: number }>;
 
+  /** At most `maxEntries` scores are held; past that the least recently changed is dropped. */
   constructor(
     private readonly halfLifeMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    maxEntries = 4_096,
+  ) {
+    this.#entries = new BoundedMap(maxEntries);
+  }
 
   get(peerId: string): number {
     const entry = this.#entries.get(peerId);

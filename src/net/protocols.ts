@@ -105,8 +105,8 @@ export const SYNC_PENALTY = {
   badStatus: 20,
   /** a blocks-by-range or blocks-by-hash request that does not decode */
   badRequest: 20,
-  /** claimed a better chain and then did not serve it */
-  emptyClaim: 10,
+  /** claimed a better chain and then did not serve it (four unmet claims in a row: banned) */
+  emptyClaim: 25,
   /** a sync request timed out */
   timeout: 5,
   /** did not serve the parent of a block it relayed */

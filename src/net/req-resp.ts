@@ -7,10 +7,34 @@ import { NetError } from "./errors.js";
  * Request/response on one stream: the requester writes one length-prefixed (unsigned varint)
  * request and closes its side; the responder writes one length-prefixed response frame and
  * closes. A response frame is a status byte then the payload (OK) or a short UTF-8 reason
- * (ERROR), so a requester can tell "the peer refused" from a broken stream.
+ * (any other status), so a requester can tell "the peer refused, and why" from a broken stream
+ * and branch on the status, never on the reason's text.
  */
-const STATUS_OK = 0;
-const STATUS_ERROR = 1;
+export const RespStatus = {
+  OK: 0,
+  /** the request does not decode or asks for more than the protocol allows (the sender's fault) */
+  INVALID_REQUEST: 1,
+  /** the responder failed (its fault, or nobody's) */
+  SERVER_ERROR: 2,
+  /** the responder will not serve this peer now (too many requests at once, budget spent) */
+  BUSY: 3,
+  /** the peer is on another network (chain id or genesis): it will be disconnected */
+  GENESIS_MISMATCH: 4,
+} as const;
+export type RespStatus = (typeof RespStatus)[keyof typeof RespStatus];
+const KNOWN_STATUS = new Set<number>(Object.values(RespStatus));
+
+/** What a handler throws to answer with a status other than OK (the message goes to the peer). */
+export class ResponseError extends Error {
+  override readonly name = "ResponseError";
+  constructor(
+    readonly status: Exclude<RespStatus, typeof RespStatus.OK>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 const MAX_REASON_BYTES = 256;
 // lpStream buffers incoming bytes up to this much beyond a frame's length limit.
 const FRAME_SLACK_BYTES = 16;
@@ -29,8 +53,9 @@ export interface RequestOptions {
 }
 
 /**
- * Answers a request; a thrown error becomes an ERROR frame with its message (so throw messages
- * fit for peers). The signal aborts when the exchange times out.
+ * Answers a request; a thrown ResponseError becomes a frame of its status and message, any other
+ * error a SERVER_ERROR frame with its message (so throw messages fit for peers). The signal
+ * aborts when the exchange times out.
  */
 export type RequestHandler = (
   request: Uint8Array,
@@ -85,9 +110,9 @@ function frame(status: number, body: Uint8Array): Uint8Array {
   return out;
 }
 
-function errorFrame(reason: string): Uint8Array {
+function errorFrame(status: RespStatus, reason: string): Uint8Array {
   const bytes = Buffer.from(reason, "utf8").subarray(0, MAX_REASON_BYTES);
-  return frame(STATUS_ERROR, bytes);
+  return frame(status, bytes);
 }
 
 /** The responder side, run for each inbound stream of a handled protocol. */
@@ -125,16 +150,19 @@ export async function answerRequest(
         { protocol: stream.protocol, bytes: body.length, limit: limits.maxResponseBytes },
         "request handler answered over its own size limit",
       );
-      response = errorFrame("response too large");
+      response = errorFrame(RespStatus.SERVER_ERROR, "response too large");
     } else {
-      response = frame(STATUS_OK, body);
+      response = frame(RespStatus.OK, body);
     }
   } catch (err) {
     if (signal.aborted) {
       stream.abort(new NetError("Timeout", `handler of ${stream.protocol} timed out`));
       return;
     }
-    response = errorFrame(err instanceof Error ? err.message : String(err));
+    response =
+      err instanceof ResponseError
+        ? errorFrame(err.status, err.message)
+        : errorFrame(RespStatus.SERVER_ERROR, err instanceof Error ? err.message : String(err));
   }
 
   try {
@@ -165,9 +193,11 @@ export async function sendRequest(
     await stream.close({ signal });
     const response = (await lp.read({ signal })).subarray();
     const status = response[0];
-    if (status === STATUS_OK) return response.subarray(1);
-    if (status === STATUS_ERROR) {
-      throw new NetError("RemoteError", Buffer.from(response.subarray(1)).toString("utf8"));
+    if (status === RespStatus.OK) return response.subarray(1);
+    if (status !== undefined && KNOWN_STATUS.has(status)) {
+      throw new NetError("RemoteError", Buffer.from(response.subarray(1)).toString("utf8"), {
+        status: status as RespStatus,
+      });
     }
     onViolation(peerId, "response frame without a valid status");
     throw new NetError("BadResponse", `peer ${peerId} sent a malformed response frame`);

@@ -13,11 +13,6 @@ export function statusMismatch(ours: ChainStatus, theirs: ChainStatus): string |
   return undefined;
 }
 
-/** A peer's refusal that says we are on another network (see statusMismatch). */
-export function isMismatchReason(reason: string): boolean {
-  return reason.startsWith("chain id mismatch:") || reason.startsWith("genesis mismatch:");
-}
-
 /** Whether a peer's chain beats ours by the fork-choice rule (score, then the lower hash). */
 export function isBetterChain(
   theirs: ChainStatus,

@@ -1,10 +1,12 @@
 import type { Logger } from "pino";
-import type { Chain, ImportResult } from "../chain/chain.js";
-import type { Block } from "../core/block.js";
+import type { ImportResult } from "../chain/chain.js";
+import type { Block, BlockHeader } from "../core/block.js";
 import { equalBytes, toHex } from "../core/bytes.js";
 import { isValidationError, type RejectCode } from "../core/errors.js";
+import { BoundedMap } from "./bounded-map.js";
 import { NetError } from "./errors.js";
 import { blockVerdict, SYNC_PENALTY, WIRE_LIMITS } from "./protocols.js";
+import { RespStatus } from "./req-resp.js";
 import { isBetterChain, type PeerBook, type PeerChain } from "./status.js";
 
 /** A peer broke the sync protocol or served invalid blocks: it costs `points`. */
@@ -18,8 +20,16 @@ export class PeerFault extends Error {
   }
 }
 
+/** What sync needs of the chain: its head, which blocks it stores, and import. */
+export interface SyncChain {
+  readonly head: { height: number; hashHex: string; score: bigint };
+  readonly finalizedHeight: number;
+  getHeader(hash: string): BlockHeader | undefined;
+  importBlock(block: Block): Promise<ImportResult>;
+}
+
 export interface SyncDeps {
-  chain: Chain;
+  chain: SyncChain;
   peers: PeerBook;
   log: Logger;
   /** Blocks of the peer's main chain from height `from`, at most `count` (decoded). */
@@ -31,13 +41,22 @@ export interface SyncDeps {
   penalize(peerId: string, points: number, reason: string): void;
   onImported(block: Block): void;
   onRejected(code: RejectCode): void;
+  /** The clock (ms), for cooldowns and progress; tests pass their own. */
+  now?: () => number;
 }
 
 export interface SyncTuning {
   /** blocks per range request */
   batchBlocks: number;
-  /** how long a peer that failed us is passed over */
+  /** how long a peer that failed us is passed over; doubled for each failure in a row */
   cooldownMs: number;
+  /** the longest a peer is passed over */
+  maxCooldownMs: number;
+  /**
+   * The node counts as behind (and its producer pauses) while a sync run is on and it moved the
+   * head with verified blocks within this long: a claim alone never pauses production.
+   */
+  behindGraceMs: number;
   /** how far back, at most, the parents of a gossiped orphan are fetched one by one */
   maxAncestorWalk: number;
   /** minimum time between two progress lines in the log */
@@ -47,11 +66,14 @@ export interface SyncTuning {
 export const DEFAULT_SYNC_TUNING: SyncTuning = {
   batchBlocks: WIRE_LIMITS.maxRangeBlocks,
   cooldownMs: 15_000,
+  maxCooldownMs: 5 * 60_000,
+  behindGraceMs: 10_000,
   maxAncestorWalk: 32,
   progressLogMs: 2_000,
 };
 
 export interface SyncProgress {
+  /** a sync run is on and has moved our head with verified blocks lately (see behindGraceMs) */
   syncing: boolean;
   targetHeight: number | null;
   blocksPerSecond: number | null;
@@ -67,6 +89,8 @@ type Outcome = "synced" | "stale" | "diverged" | "moved" | "failed";
 
 /** Ancestor walks (see onOrphan) one peer may have running at once. */
 const MAX_WALKS_PER_PEER = 2;
+/** Peers whose failures are remembered (the oldest forgotten past this). */
+const MAX_COOLDOWNS = 1_024;
 
 type Settled = { blocks: Block[] } | { error: unknown };
 const settle = (p: Promise<Block[]>): Promise<Settled> =>
@@ -77,6 +101,12 @@ const settle = (p: Promise<Block[]>): Promise<Settled> =>
 
 /**
  * Catches this node up with better chains its peers report.
+ *
+ * What a peer claims in its status is believed only as far as the blocks it delivers verify: a
+ * claim alone picks whom to ask, never pauses the producer (see SyncProgress.syncing), and a
+ * peer whose claim does not materialise (nothing served, junk, a stall, a chain that ends below
+ * its claim) is passed over for a cooldown that doubles with each failure in a row, so the next
+ * best peer gets its turn and a liar is asked less and less often.
  *
  * Range sync, one peer at a time, the best first: find where the peer's main chain meets ours
  * (probe its block at min(our height, its height); while neither that block nor its parent is
@@ -94,7 +124,8 @@ const settle = (p: Promise<Block[]>): Promise<Settled> =>
 export class Syncer {
   readonly #deps: SyncDeps;
   readonly #tuning: SyncTuning;
-  readonly #cooldown = new Map<string, number>();
+  readonly #cooldown = new BoundedMap<string, { until: number; failures: number }>(MAX_COOLDOWNS);
+  readonly #now: () => number;
   readonly #walks = new Map<string, Promise<void>>();
   readonly #walksByPeer = new Map<string, number>();
   #running: Promise<void> | undefined;
@@ -105,17 +136,31 @@ export class Syncer {
   #runStarted = 0;
   #runImported = 0;
   #lastProgressLog = 0;
+  /** when a synced block last became our head */
+  #lastAdvance = Number.NEGATIVE_INFINITY;
 
   constructor(deps: SyncDeps, tuning: Partial<SyncTuning> = {}) {
     this.#deps = deps;
     this.#tuning = { ...DEFAULT_SYNC_TUNING, ...tuning };
+    this.#now = deps.now ?? Date.now;
+  }
+
+  /** Whether verified blocks show this node behind (the producer pauses only then). */
+  get behind(): boolean {
+    return this.#target !== null && this.#now() - this.#lastAdvance < this.#tuning.behindGraceMs;
+  }
+
+  /** How long a peer is passed over (0: eligible now). */
+  cooldownOf(peerId: string): number {
+    const entry = this.#cooldown.get(peerId);
+    return entry === undefined ? 0 : Math.max(0, entry.until - this.#now());
   }
 
   progress(): SyncProgress {
     if (this.#target === null) return { syncing: false, targetHeight: null, blocksPerSecond: null };
-    const seconds = (Date.now() - this.#runStarted) / 1000;
+    const seconds = (this.#now() - this.#runStarted) / 1000;
     return {
-      syncing: true,
+      syncing: this.behind,
       targetHeight: this.#target,
       blocksPerSecond: seconds > 0 ? Math.round((this.#runImported / seconds) * 10) / 10 : 0,
     };
@@ -207,6 +252,7 @@ export class Syncer {
     try {
       const result = await this.#deps.chain.importBlock(block);
       if (result.status === "head" || result.status === "side") this.#deps.onImported(block);
+      if (result.status === "head") this.#lastAdvance = this.#now();
       return result;
     } catch (e) {
       if (!isValidationError(e)) throw e;
@@ -227,11 +273,19 @@ export class Syncer {
   }
 
   #eligible(peerId: string): boolean {
-    const until = this.#cooldown.get(peerId);
-    if (until === undefined) return true;
-    if (until > Date.now()) return false;
-    this.#cooldown.delete(peerId);
-    return true;
+    const entry = this.#cooldown.get(peerId);
+    return entry === undefined || entry.until <= this.#now();
+  }
+
+  /** The peer failed us again: passed over for twice as long as last time (up to the max). */
+  #coolDown(peerId: string): void {
+    const failures = (this.#cooldown.get(peerId)?.failures ?? 0) + 1;
+    const ms = Math.min(
+      this.#tuning.maxCooldownMs,
+      this.#tuning.cooldownMs * 2 ** Math.min(failures - 1, 20),
+    );
+    this.#cooldown.set(peerId, { until: this.#now() + ms, failures });
+    this.#deps.log.debug({ peerId, failures, ms }, "peer passed over for sync");
   }
 
   async #loop(): Promise<void> {
@@ -254,8 +308,11 @@ export class Syncer {
           outcome = "failed";
         }
         if (this.#stopped) break;
-        if (await this.#settleOutcome(peer, outcome, imported)) continue;
-        this.#cooldown.set(peer.peerId, Date.now() + this.#tuning.cooldownMs);
+        if (await this.#settleOutcome(peer, outcome, imported)) {
+          if (imported > 0) this.#cooldown.delete(peer.peerId);
+          continue;
+        }
+        this.#coolDown(peer.peerId);
       }
     } catch (err) {
       if (!this.#stopped) log.error({ err }, "sync stopped by an error");
@@ -269,19 +326,21 @@ export class Syncer {
     const { chain, peers, log } = this.#deps;
     const { peerId, status: claimed } = peer;
     switch (outcome) {
-      case "synced":
+      case "synced": {
         if (!isBetterChain(claimed, chain.head)) return true;
-        if (imported > 0) {
-          // It served all it had: its chain may have changed since it told us; ask again.
-          await this.#deps.refreshStatus(peerId).catch(() => undefined);
-          return true;
-        }
-        this.#deps.penalize(
-          peerId,
-          SYNC_PENALTY.emptyClaim,
-          `claimed a chain of height ${claimed.height} but served nothing better than ours`,
-        );
+        // It served all it had and our head is still below its claim: its chain may have moved
+        // since it told us (ask again); the same claim again did not materialise.
+        await this.#deps.refreshStatus(peerId).catch(() => undefined);
+        const now = peers.get(peerId)?.status;
+        if (now !== undefined && now.headHash !== claimed.headHash && imported > 0) return true;
+        if (now === undefined || now.headHash === claimed.headHash)
+          this.#deps.penalize(
+            peerId,
+            SYNC_PENALTY.emptyClaim,
+            `claimed a chain of height ${claimed.height} but served nothing that reaches it`,
+          );
         return false;
+      }
       case "stale": {
         // Nothing where its status said it had blocks: a reorganisation to a shorter chain
         // (PoW: more work in fewer blocks) is honest, the same claim again is not.
@@ -324,6 +383,11 @@ export class Syncer {
       return true;
     }
     if (err instanceof NetError) {
+      // BUSY: the peer is serving others; not its fault, it is asked again after a cooldown.
+      if (err.code === "RemoteError" && err.status === RespStatus.BUSY) {
+        log.debug({ peerId, reason: err.message }, `peer busy while ${doing}`);
+        return true;
+      }
       if (err.code === "Timeout")
         this.#deps.penalize(peerId, SYNC_PENALTY.timeout, `timed out while ${doing}`);
       log.debug({ peerId, code: err.code, reason: err.message }, `${doing} failed`);
@@ -390,7 +454,7 @@ export class Syncer {
       "syncing from a peer with a better chain",
     );
     let imported = 0;
-    const started = Date.now();
+    const started = this.#now();
     const found = await this.#findStart(peer);
     if (typeof found === "string") return { outcome: found, imported };
     let { batch, asked } = found;
@@ -427,7 +491,7 @@ export class Syncer {
         return { outcome: "moved", imported };
       }
     }
-    const seconds = (Date.now() - started) / 1000;
+    const seconds = (this.#now() - started) / 1000;
     log.info(
       {
         peerId,
@@ -444,7 +508,7 @@ export class Syncer {
 
   #startRun(target: number): void {
     if (this.#target === null) {
-      this.#runStarted = Date.now();
+      this.#runStarted = this.#now();
       this.#runImported = 0;
       this.#lastProgressLog = this.#runStarted;
     }
@@ -452,7 +516,7 @@ export class Syncer {
   }
 
   #logProgress(peerId: string): void {
-    const now = Date.now();
+    const now = this.#now();
     if (now - this.#lastProgressLog < this.#tuning.progressLogMs) return;
     this.#lastProgressLog = now;
     const { targetHeight, blocksPerSecond } = this.progress();

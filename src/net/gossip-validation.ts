@@ -1,0 +1,195 @@
+import type { Logger } from "pino";
+import type { ChainHead, ImportResult } from "../chain/chain.js";
+import { type Block, decodeBlock } from "../core/block.js";
+import { isValidationError, type RejectCode } from "../core/errors.js";
+import { decodeTransaction, type Transaction } from "../core/transaction.js";
+import type { GossipVerdict } from "./gossip.js";
+import { blockVerdict, txVerdict } from "./protocols.js";
+import { decodeTxBatch } from "./wire.js";
+
+/** Gossiped transactions admitted between two yields to the event loop. */
+const TX_ADMIT_SLICE = 16;
+
+export interface TxGossipDeps {
+  /** Admits a transaction (mempool, events), verifying it; throws ValidationError. */
+  admit(tx: Transaction): void;
+  /** A message or an item in it that does not decode (metrics). */
+  onUndecodable(code: RejectCode): void;
+  /** False once the network stops: the rest of a batch is left. */
+  running(): boolean;
+  log: Logger;
+}
+
+export interface TxBatchOutcome {
+  /**
+   * accept: every transaction was admitted here, relay the message as it came; reject: one of
+   * them is one no honest node sends (malformed, forged signature, another chain); ignore: the
+   * rest (duplicates, state-dependent failures).
+   */
+  verdict: GossipVerdict;
+  /**
+   * Admitted from a batch not relayed as it came: to be re-packed into our own batches. What
+   * this node did not verify itself (a transaction refused for its nonce or funds before its
+   * signature was checked) is never relayed, so an honest relayer is never blamed for it.
+   */
+  repack: Transaction[];
+}
+
+/**
+ * A batch of gossiped transactions: each goes to admission in order. The first one any node
+ * would refuse without looking at state condemns the message and its relayer (the rest is not
+ * looked at: a batch of forged signatures costs one verification, not 256).
+ */
+export async function validateTxBatch(
+  data: Uint8Array,
+  deps: TxGossipDeps,
+): Promise<TxBatchOutcome> {
+  let items: Uint8Array[];
+  try {
+    items = decodeTxBatch(data);
+  } catch (e) {
+    if (!isValidationError(e)) throw e;
+    deps.onUndecodable(e.code);
+    return { verdict: "reject", repack: [] };
+  }
+  const admitted: Transaction[] = [];
+  let condemned = false;
+  for (let i = 0; i < items.length && !condemned; i++) {
+    // Admission verifies a signature: let timers and I/O run between slices of a batch.
+    if (i > 0 && i % TX_ADMIT_SLICE === 0) await new Promise((r) => setImmediate(r));
+    if (!deps.running()) return { verdict: "ignore", repack: [] };
+    let tx: Transaction;
+    try {
+      tx = decodeTransaction(items[i]!);
+    } catch (e) {
+      if (!isValidationError(e)) throw e;
+      deps.onUndecodable(e.code);
+      condemned = true;
+      break;
+    }
+    try {
+      deps.admit(tx);
+      admitted.push(tx);
+    } catch (e) {
+      if (!isValidationError(e)) throw e;
+      if (txVerdict(e.code) === "reject") {
+        deps.log.debug({ tx: tx.id, code: e.code, reason: e.message }, "gossiped tx rejected");
+        condemned = true;
+      }
+    }
+  }
+  if (condemned) return { verdict: "reject", repack: admitted };
+  if (admitted.length === items.length) return { verdict: "accept", repack: [] };
+  return { verdict: "ignore", repack: admitted };
+}
+
+/** Imports queued or running past which gossiped blocks are dropped unread (back-pressure). */
+export const MAX_IMPORT_BACKLOG = 32;
+
+export interface BlockGossipDeps {
+  chain: {
+    importBlock(block: Block): Promise<ImportResult>;
+    readonly importBacklog: number;
+    readonly head: ChainHead;
+  };
+  /** A block from `from` became our head: the peer's chain is at least that good. */
+  onHead(from: string): void;
+  onImported(block: Block): void;
+  onRejected(code: RejectCode): void;
+  /** The block's ancestor `missing` is not here: ask the relayer. */
+  onOrphan(from: string, block: Block, missing: string): void;
+  /** The block's slot has not begun on our clock: try it again when it has. */
+  onFuture(block: Block, from: string): void;
+  log: Logger;
+}
+
+/**
+ * A gossiped block: imported, and relayed when it was stored (head or side: the chain checks a
+ * side block's header rules and lottery win before storing it). While the import queue is long
+ * the block is dropped before decoding: gossip waits on imports, not the other way round.
+ */
+export async function validateGossipBlock(
+  data: Uint8Array,
+  from: string,
+  deps: BlockGossipDeps,
+): Promise<GossipVerdict> {
+  const { chain, log } = deps;
+  if (chain.importBacklog >= MAX_IMPORT_BACKLOG) return "ignore";
+  let block: Block;
+  try {
+    block = decodeBlock(data);
+  } catch (e) {
+    if (!isValidationError(e)) throw e;
+    deps.onRejected(e.code);
+    log.debug({ from, code: e.code, reason: e.message }, "undecodable gossiped block");
+    return "reject";
+  }
+  try {
+    const result = await chain.importBlock(block);
+    switch (result.status) {
+      case "head":
+        deps.onHead(from);
+        deps.onImported(block);
+        return "accept";
+      case "side":
+        deps.onImported(block);
+        return "accept";
+      case "known":
+        return "ignore";
+      case "orphan":
+        deps.onOrphan(from, block, result.missingParent!);
+        return "ignore";
+    }
+  } catch (e) {
+    if (!isValidationError(e)) throw e;
+    deps.onRejected(e.code);
+    if (e.code === "FutureBlock") deps.onFuture(block, from);
+    const verdict = blockVerdict(e.code);
+    log[verdict === "reject" ? "info" : "debug"](
+      { from, block: block.hashHex, height: block.header.height, code: e.code, reason: e.message },
+      verdict === "reject" ? "gossiped block rejected" : "gossiped block ignored",
+    );
+    return verdict;
+  }
+}
+
+/** How far ahead of our clock a block is held for a retry (beyond: dropped). */
+const MAX_FUTURE_WAIT_MS = 30_000;
+const MAX_FUTURE_BLOCKS = 32;
+
+/**
+ * Blocks refused as FutureBlock (their slot had not begun on our clock: a peer's clock a little
+ * ahead of ours) are tried once more when their time comes, instead of waiting for sync. Held
+ * in memory, a few at most, and only those due soon.
+ */
+export class FutureBlocks {
+  readonly #held = new Map<string, NodeJS.Timeout>();
+  readonly #retry: (block: Block, from: string) => void;
+  readonly #now: () => number;
+
+  constructor(retry: (block: Block, from: string) => void, now: () => number = Date.now) {
+    this.#retry = retry;
+    this.#now = now;
+  }
+
+  get size(): number {
+    return this.#held.size;
+  }
+
+  add(block: Block, from: string): void {
+    const wait = block.header.timestamp - this.#now();
+    if (this.#held.has(block.hashHex) || wait > MAX_FUTURE_WAIT_MS) return;
+    if (this.#held.size >= MAX_FUTURE_BLOCKS) return;
+    const timer = setTimeout(() => {
+      this.#held.delete(block.hashHex);
+      this.#retry(block, from);
+    }, Math.max(0, wait) + 20);
+    timer.unref();
+    this.#held.set(block.hashHex, timer);
+  }
+
+  clear(): void {
+    for (const timer of this.#held.values()) clearTimeout(timer);
+    this.#held.clear();
+  }
+}

@@ -1,0 +1,233 @@
+import { pino } from "pino";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Chain } from "../../src/chain/chain.js";
+import type { Block } from "../../src/core/block.js";
+import { BoundedMap } from "../../src/net/bounded-map.js";
+import { NetError } from "../../src/net/errors.js";
+import { RespStatus } from "../../src/net/req-resp.js";
+import { PeerBook } from "../../src/net/status.js";
+import { Syncer, type SyncTuning } from "../../src/net/sync.js";
+import { ServeBudget } from "../../src/net/sync-server.js";
+import type { ChainStatus } from "../../src/net/wire.js";
+import { BlockTreeModel, openChain, tempDir, testGenesis } from "../chain/chain-fixtures.js";
+import { waitFor } from "./helpers.js";
+
+/**
+ * The syncer's choices, on a real chain (LevelDB in a temp dir) with scripted peers behind its
+ * narrow fetch interface and an injected clock: whom it asks, when it gives up on a peer, how
+ * long it passes a peer over, and when it tells the producer to pause.
+ */
+const genesis = testGenesis("pos");
+const model = new BlockTreeModel(genesis);
+const honestChain = model.extend(model.genesisBlock, 20);
+
+type Script = (from: number, count: number) => Promise<Block[]>;
+
+function statusOf(height: number, score: bigint, headHash: string): ChainStatus {
+  return {
+    chainId: genesis.chainId,
+    genesisHash: model.genesisBlock.hashHex,
+    height,
+    headHash,
+    score,
+    finalizedHeight: 0,
+  };
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(
+  scripts: Record<string, { status: ChainStatus; range: Script }>,
+  more: Partial<SyncTuning> = {},
+) {
+  const tmp = await tempDir("lotchain-syncer-");
+  const chain: Chain = await openChain(tmp.dir, genesis);
+  cleanups.push(tmp.remove, () => chain.close());
+  let clock = 1_000_000;
+  const peers = new PeerBook(() => clock);
+  for (const [id, s] of Object.entries(scripts)) peers.set(id, s.status);
+  const penalties: { peerId: string; points: number; reason: string }[] = [];
+  const asked: string[] = [];
+  const behindSeen: boolean[] = [];
+  const tuning: Partial<SyncTuning> = { cooldownMs: 1_000, maxCooldownMs: 8_000, ...more };
+  const syncer = new Syncer(
+    {
+      chain,
+      peers,
+      log: pino({ level: "silent" }),
+      fetchRange: async (peerId, from, count) => {
+        asked.push(peerId);
+        behindSeen.push(syncer.behind);
+        return scripts[peerId]!.range(from, count);
+      },
+      fetchByHash: async () => [],
+      refreshStatus: async (peerId) => peers.set(peerId, scripts[peerId]!.status),
+      penalize: (peerId, points, reason) => penalties.push({ peerId, points, reason }),
+      onImported: () => undefined,
+      onRejected: () => undefined,
+      now: () => clock,
+    },
+    tuning,
+  );
+  cleanups.push(() => syncer.stop());
+  return {
+    chain,
+    syncer,
+    peers,
+    penalties,
+    asked,
+    behindSeen,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    idle: () => waitFor("sync idle", () => syncer.progress().targetHeight === null, 10_000),
+  };
+}
+
+const honestRange: Script = async (from, count) =>
+  [model.genesisBlock, ...honestChain].filter(
+    (b) => b.header.height >= from && b.header.height < from + count,
+  );
+const last = honestChain.at(-1)!;
+/** The honest chain's real score (what an honest peer claims). */
+let honestScore = 0n;
+beforeAll(async () => {
+  const tmp = await tempDir("lotchain-syncer-ref-");
+  const chain = await openChain(tmp.dir, genesis);
+  for (const block of honestChain) await chain.importBlock(block);
+  honestScore = chain.head.score;
+  await chain.close();
+  await tmp.remove();
+});
+const honestStatus = () => statusOf(last.header.height, honestScore, last.hashHex);
+
+describe("the syncer's choices", () => {
+  it("asks the best claim first, passes over a liar whose claim does not materialise, syncs from the honest peer", async () => {
+    const t = await setup({
+      liar: { status: statusOf(10_000, 10n ** 30n, "ee".repeat(32)), range: async () => [] },
+      honest: { status: honestStatus(), range: honestRange },
+    });
+    t.syncer.kick();
+    await waitFor(
+      "synced from the honest peer",
+      () => t.chain.head.hashHex === last.hashHex,
+      10_000,
+    );
+    await t.idle();
+    expect(t.asked[0]).toBe("liar");
+    expect(t.asked).toContain("honest");
+    expect(t.penalties.map((p) => p.peerId)).toEqual(["liar"]);
+    expect(t.syncer.cooldownOf("liar")).toBe(1_000);
+    expect(t.syncer.cooldownOf("honest")).toBe(0);
+    // A claim never paused the producer: only the honest peer's verified blocks did.
+    expect(t.behindSeen[0]).toBe(false);
+  });
+
+  it("a staller is passed over for a cooldown that doubles (up to the max), and never pauses the producer", async () => {
+    const t = await setup({
+      staller: {
+        status: statusOf(10_000, 10n ** 30n, "ee".repeat(32)),
+        range: async () => {
+          throw new NetError("Timeout", "stalled");
+        },
+      },
+    });
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      t.syncer.kick();
+      await t.idle();
+      seen.push(t.syncer.cooldownOf("staller"));
+      expect(t.syncer.behind).toBe(false);
+      t.advance(seen.at(-1)!);
+    }
+    expect(seen).toEqual([1_000, 2_000, 4_000, 8_000, 8_000]);
+    expect(t.behindSeen.every((b) => !b)).toBe(true);
+    expect(t.penalties.every((p) => p.points === 5)).toBe(true);
+    expect(t.chain.head.height).toBe(0);
+  });
+
+  it("a BUSY answer costs the peer nothing: it is asked again after a cooldown", async () => {
+    const t = await setup({
+      busy: {
+        status: statusOf(20, 10n ** 30n, last.hashHex),
+        range: async () => {
+          throw new NetError("RemoteError", "busy", { status: RespStatus.BUSY });
+        },
+      },
+    });
+    t.syncer.kick();
+    await t.idle();
+    expect(t.penalties).toEqual([]);
+    expect(t.syncer.cooldownOf("busy")).toBe(1_000);
+  });
+
+  it("the producer pauses while verified blocks move the head, and not after", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const t = await setup(
+      {
+        honest: {
+          status: honestStatus(),
+          range: async (from, count) => {
+            if (from > 5) await gate;
+            return honestRange(from, count);
+          },
+        },
+      },
+      { batchBlocks: 4 },
+    );
+    t.syncer.kick();
+    await waitFor("some blocks in", () => t.chain.head.height > 0, 10_000);
+    expect(t.syncer.behind).toBe(true);
+    // Verified progress that stops for longer than the grace no longer pauses the producer.
+    t.advance(10_001);
+    expect(t.syncer.behind).toBe(false);
+    release();
+    await t.idle();
+    expect(t.syncer.behind).toBe(false);
+  });
+});
+
+describe("bounded maps and serving budgets", () => {
+  it("a BoundedMap drops its oldest entry past the bound", () => {
+    const m = new BoundedMap<string, number>(3);
+    for (const k of ["a", "b", "c", "a", "d"]) m.set(k, 1);
+    expect([...m.keys()]).toEqual(["c", "a", "d"]);
+  });
+
+  it("ServeBudget: a flood past the per-peer rate is BUSY and pays; spent bytes are BUSY without blame", async () => {
+    let clock = 0;
+    const budget = new ServeBudget(
+      {
+        perPeerRequestBurst: 3,
+        perPeerRequestsPerSecond: 1,
+        perPeerByteBurst: 100,
+        perPeerBytesPerSecond: 10,
+      },
+      () => clock,
+    );
+    const paid: number[] = [];
+    const pay = (points: number) => paid.push(points);
+    const serve = (bytes: number) => async () => new Uint8Array(bytes);
+    await budget.run("p", serve(150), pay); // spends more than the byte budget
+    await expect(budget.run("p", serve(1), pay)).rejects.toMatchObject({
+      status: RespStatus.BUSY,
+    });
+    expect(paid).toEqual([]);
+    clock += 10_000; // bytes back (100), requests back (3)
+    await budget.run("p", serve(1), pay);
+    await budget.run("p", serve(1), pay);
+    await budget.run("p", serve(1), pay);
+    await expect(budget.run("p", serve(1), pay)).rejects.toMatchObject({
+      status: RespStatus.BUSY,
+    });
+    expect(paid).toEqual([5]);
+    // Another peer is served meanwhile.
+    expect((await budget.run("q", serve(1), pay)).length).toBe(1);
+  });
+});
