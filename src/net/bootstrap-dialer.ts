@@ -97,7 +97,12 @@ export class BootstrapDialer {
       }
       const banned = this.deps.banRemainingMs(target.peerId);
       if (banned > 0) {
-        this.#schedule(target, Math.min(banned, this.backoff.maxMs));
+        const retryInMs = Math.min(banned, this.backoff.maxMs);
+        this.deps.logger.debug(
+          { address: target.address.toString(), retryInMs },
+          "bootstrap peer banned; not dialled",
+        );
+        this.#schedule(target, retryInMs);
         return;
       }
     }

@@ -4,7 +4,7 @@ import { makeTransaction } from "../../src/core/transaction.js";
 import { encodeTxBatch } from "../../src/net/wire.js";
 import { BlockTreeModel, CHAIN_ID, KEYS, testGenesis, tx } from "../chain/chain-fixtures.js";
 import { ChainTestNet, isPeer, knows, logged, scoreOf, withChainId } from "./chain-harness.js";
-import { sleep, TestNetwork, waitFor } from "./helpers.js";
+import { TestNetwork, waitFor } from "./helpers.js";
 
 const genesis = testGenesis("pos");
 const BLOCK_TOPIC = `/lotchain/${CHAIN_ID}/block/1`;
@@ -40,8 +40,16 @@ describe("chain network: gossip and status", () => {
     await evil.publish(TX_TOPIC, encodeTxBatch([forged]));
     await waitFor("evil penalised", () => (scoreOf(a, evil.peerId) ?? 0) < 0, 5_000);
     expect(a.mempool.has(forged.id)).toBe(false);
-    // B never hears of it: A does not relay what it rejects.
-    await sleep(200);
+    // A does not relay what it rejects. Had it relayed the forged batch, B would have received
+    // it from A before the valid transaction A publishes now (one ordered stream from A to B),
+    // rejected it and penalised A.
+    const after = tx(KEYS.alice, 1, { to: KEYS.bob, amount: 5n });
+    a.mempool.add(after);
+    await a.net.publishTransaction(after);
+    await waitFor("B has the later transaction", () => b.mempool.has(after.id), 5_000);
+    const rejectedFromA = logged(b, "gossiped tx rejected").filter((l) => l.from === a.net.peerId);
+    expect(rejectedFromA).toEqual([]);
+    expect(scoreOf(b, a.net.peerId)).toBe(0);
     expect(b.mempool.has(forged.id)).toBe(false);
   });
 
@@ -87,29 +95,40 @@ describe("chain network: gossip and status", () => {
   it("orphans from one peer start at most a couple of parent fetches from it at a time", async () => {
     const model = new BlockTreeModel(genesis);
     const a = await net.node(genesis, { options: { statusIntervalMs: 60_000 } });
-    const evil = await raw.node({ bootstrap: [a.net.listenAddresses()[0]!] });
-    // It serves no parent: every fetch hangs until it times out.
-    let asked = 0;
-    evil.handle(
-      a.net.protocols.blocksByHash,
-      (_request, _from, signal) => {
-        asked++;
-        return new Promise((_resolve, reject) => signal.addEventListener("abort", reject));
-      },
-      { maxRequestBytes: 1_024, maxResponseBytes: 1_024, timeoutMs: 5_000 },
-    );
-    await waitFor("evil sees A's topic", () => evil.topicPeers(BLOCK_TOPIC).includes(a.net.peerId));
-    // Orphans on eight branches, each missing another parent (cheap to make: any key signs).
-    for (let branch = 0; branch < 8; branch++) {
+    // Two peers that serve no parent: every fetch hangs until it times out.
+    const stalling = async () => {
+      const peer = await raw.node({ bootstrap: [a.net.listenAddresses()[0]!] });
+      const asked = { count: 0 };
+      peer.handle(
+        a.net.protocols.blocksByHash,
+        (_request, _from, signal) => {
+          asked.count++;
+          return new Promise((_resolve, reject) => signal.addEventListener("abort", reject));
+        },
+        { maxRequestBytes: 1_024, maxResponseBytes: 1_024, timeoutMs: 5_000 },
+      );
+      await waitFor("peer sees A's topic", () =>
+        peer.topicPeers(BLOCK_TOPIC).includes(a.net.peerId),
+      );
+      return { peer, asked };
+    };
+    const evil = await stalling();
+    const other = await stalling();
+    // Orphans on nine branches, each missing another parent (cheap to make: any key signs).
+    const orphans = Array.from({ length: 9 }, (_, branch) => {
       const [, orphan] = model.extend(model.genesisBlock, 2, () => [], {
         minSlot: 1 + branch * 10,
       });
-      await evil.publish(BLOCK_TOPIC, orphan!.encoded);
-    }
+      return orphan!;
+    });
+    for (const orphan of orphans.slice(0, 8)) await evil.peer.publish(BLOCK_TOPIC, orphan.encoded);
     await waitFor("orphans held", () => a.chain.orphanCount >= 8, 5_000);
-    await sleep(500);
-    expect(asked).toBeGreaterThanOrEqual(1);
-    expect(asked).toBeLessThanOrEqual(2);
+    // A later orphan from another peer: once A asks that peer for its parent, A has long sent
+    // whatever requests the first eight orphans started.
+    await other.peer.publish(BLOCK_TOPIC, orphans[8]!.encoded);
+    await waitFor("A asked the other peer", () => other.asked.count === 1, 5_000);
+    expect(evil.asked.count).toBeGreaterThanOrEqual(1);
+    expect(evil.asked.count).toBeLessThanOrEqual(2);
   });
 
   it("a peer on another genesis is told why, disconnected and banned (not redialled)", async () => {
@@ -137,7 +156,12 @@ describe("chain network: gossip and status", () => {
       ),
     ).toBe(true);
     await waitFor("disconnected", () => !isPeer(a, c.net) && !isPeer(c, a.net), 5_000);
-    await sleep(1_500); // C's bootstrap dialer would have redialled by now
+    // C's bootstrap dialer comes back to A (every second at most here) and leaves it alone.
+    const skipped = () => logged(c, "bootstrap peer banned; not dialled").length;
+    const skippedBefore = skipped();
+    const redialsBefore = logged(c, "connected to bootstrap peer").length;
+    await waitFor("C's dialer passed A over twice", () => skipped() >= skippedBefore + 2);
+    expect(logged(c, "connected to bootstrap peer")).toHaveLength(redialsBefore);
     expect(isPeer(a, c.net) || isPeer(c, a.net)).toBe(false);
     expect(a.net.peerChains()).toHaveLength(0);
 

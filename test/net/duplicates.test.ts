@@ -15,7 +15,7 @@ import {
 } from "../../src/net/duplicate-connections.js";
 import { gossipsubOptions } from "../../src/net/gossip.js";
 import type { P2PNode } from "../../src/net/p2p.js";
-import { bytes, hostPort, sleep, TestNetwork, text, waitFor } from "./helpers.js";
+import { bytes, hostPort, retryUntil, TestNetwork, text, waitFor } from "./helpers.js";
 
 const TOPIC = "/lotchain/test/dup/1";
 
@@ -78,9 +78,18 @@ describe("duplicate connections", () => {
     await waitFor("one connection a pair", () =>
       nodes.every((a) => nodes.every((b) => a === b || connectionsTo(a, b) === 1)),
     );
-    await sleep(500); // let any re-identify settle
-    for (const [i, node] of nodes.entries()) await node.publish(TOPIC, bytes(`from ${i}`));
-    await waitFor("everyone heard everyone", () => inboxes.every((seen) => seen.length === 2));
+    // Gossip flows between every pair once any re-identify has settled: each node publishes
+    // (new payloads each round) until every node has heard from both others.
+    const heardFromBoth = (seen: string[]) =>
+      nodes.every((_, i) => seen === inboxes[i] || seen.some((m) => m.startsWith(`from ${i} `)));
+    await retryUntil(
+      "everyone heard everyone",
+      async (round) => {
+        for (const [i, node] of nodes.entries())
+          await node.publish(TOPIC, bytes(`from ${i} ${round}`));
+      },
+      () => inboxes.every(heardFromBoth),
+    );
   });
 
   it("gossip survives the closing of the connection it ran on", async () => {
@@ -103,10 +112,15 @@ describe("duplicate connections", () => {
       () => connectionsTo(small, big) === 1 && connectionsTo(big, small) === 1,
     );
     expect(small.peers()[0]?.direction).toBe("outbound");
-    await sleep(500);
-    await small.publish(TOPIC, bytes("after small"));
-    await big.publish(TOPIC, bytes("after big"));
-    await waitFor("after, both ways", () => bigInbox.length === 2 && smallInbox.length === 1);
+    // Without the guard's re-identify gossip between them stops for good; with it, it resumes.
+    await retryUntil(
+      "after, both ways",
+      async (round) => {
+        await small.publish(TOPIC, bytes(`after small ${round}`));
+        await big.publish(TOPIC, bytes(`after big ${round}`));
+      },
+      () => bigInbox.length >= 2 && smallInbox.length >= 1,
+    );
   });
 
   it("heals gossipsub when the connection it ran on closes later", async () => {
@@ -151,17 +165,27 @@ describe("duplicate connections", () => {
             .toString()
             .replace(/\/p2p\/.*$/, ""),
         );
+      const subscribed = () =>
+        a.services.pubsub.getSubscribers(TOPIC).some((p) => p.equals(b.peerId)) &&
+        b.services.pubsub.getSubscribers(TOPIC).some((p) => p.equals(a.peerId));
       await a.dial(plain(b));
-      await sleep(300);
+      await waitFor("identified and subscribed", subscribed);
       await b.dial(plain(a));
-      await sleep(300);
-      expect(a.getConnections()).toHaveLength(2);
+      await waitFor(
+        "a second connection",
+        () => a.getConnections().length === 2 && b.getConnections().length === 2,
+      );
       const oldest = [...a.getConnections()].sort((x, y) => x.timeline.open - y.timeline.open)[0]!;
       await oldest.close();
-      await sleep(600);
-      await a.services.pubsub.publish(TOPIC, bytes("1"));
-      await b.services.pubsub.publish(TOPIC, bytes("2"));
-      await waitFor("gossip both ways", () => heard.includes("b:1") && heard.includes("a:2"));
+      await waitFor("one connection left", () => a.getConnections().length === 1);
+      await retryUntil(
+        "gossip both ways",
+        async (round) => {
+          await a.services.pubsub.publish(TOPIC, bytes(`1 ${round}`));
+          await b.services.pubsub.publish(TOPIC, bytes(`2 ${round}`));
+        },
+        () => heard.some((h) => h.startsWith("b:1")) && heard.some((h) => h.startsWith("a:2")),
+      );
     } finally {
       guard.stop();
       await Promise.all([a.stop(), b.stop()]);

