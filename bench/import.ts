@@ -13,7 +13,7 @@ import {
   parseGenesis,
 } from "../src/core/genesis.js";
 import { type Address, keyPairFromSeed } from "../src/core/keys.js";
-import { applyBlockTransactions, totalStake } from "../src/core/state.js";
+import { applyBlockTransactions, totalStake, totalSupply } from "../src/core/state.js";
 import { BlockTreeModel, CHAIN_ID, GENESIS_TIME, KEYS, tx } from "../test/chain/chain-fixtures.js";
 import { median, round } from "./raw.js";
 
@@ -82,6 +82,7 @@ function inMemory(genesis: Genesis, blocks: Block[], preverified: boolean): numb
   const accounts = genesisAccounts(genesis);
   const reader = { getAccount: (a: Address) => accounts.get(a) };
   let stake = totalStake(accounts.values());
+  let supply = totalSupply(accounts.values());
   const g = genesisBlock(genesis);
   let parent = g.header;
   let parentHash = g.hash;
@@ -103,12 +104,12 @@ function inMemory(genesis: Genesis, blocks: Block[], preverified: boolean): numb
     parentHash = block.hash;
     const effects = applyBlockTransactions(
       reader,
-      block.transactions,
-      block.header.forger,
+      block,
+      { forger: block.header.forger, slot, totals: { totalStake: stake, supply } },
       params,
-      stake,
       preverified ? () => true : undefined,
     );
+    supply += effects.minted - effects.burned;
     for (const [address, account] of effects.changes) accounts.set(address, account);
     stake = effects.totalStake;
     parent = block.header;

@@ -19,6 +19,7 @@ const header: BlockHeader = {
   timestamp: 1_764_000_000_000,
   forger: new Uint8Array(32).fill(2),
   txRoot: new Uint8Array(32).fill(3),
+  evidenceRoot: new Uint8Array(32).fill(4),
   seal: { type: "pow", target: 1n << 236n, nonce: 0n },
 };
 
@@ -55,7 +56,7 @@ async function workerRate(durationMs: number): Promise<number> {
       headers: { getHeader: () => grandparent },
       lottery: () => undefined,
     }),
-    selectTransactions: () => [],
+    selectBody: () => ({ transactions: [], evidence: [] }),
     submit: async () => {},
     forgeEmptyBlocks: false,
     now: () => Date.now(),

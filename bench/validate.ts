@@ -31,6 +31,9 @@ export async function run(): Promise<Record<string, number>> {
     blockReward: 0n,
     exchange: new Set<string>(),
     keepPositiveStake: false,
+    maxSupply: (1n << 64n) - 1n,
+    unbondingSlots: undefined,
+    slashing: undefined,
   };
   const perSender = 64;
   const txs: Transaction[] = [];
@@ -66,7 +69,7 @@ export async function run(): Promise<Record<string, number>> {
     const index = i++ % txs.length;
     const tx = toTx(index);
     checkTransaction(tx, params);
-    const state = new StateOverlay(base, 0n);
+    const state = new StateOverlay(base, 0n, 0n);
     const sender = accounts.get(tx.sender)!;
     sender.nonce = tx.nonce;
     applyTransaction(state, tx, params);

@@ -26,8 +26,11 @@ export interface ChainReader {
     limit: number,
     before?: { height: number; index?: number },
   ): Promise<{ tx: Transaction; height: number; blockHash: string; index: number }[]>;
-  getAccount(address: Address): Account | undefined;
+  /** The account as the next block sees it (released unbonding stake in its balance). */
+  accountNow(address: Address): Account | undefined;
   validators(): ValidatorSet;
+  /** Addresses that were ever slashed. */
+  slashedAddresses(): ReadonlySet<Address>;
 }
 
 export interface MempoolReader {
@@ -62,10 +65,26 @@ export interface ReorgEvent {
   addedTransactions: string[];
 }
 
+/** A validator was slashed by evidence a main-chain block included. */
+export interface SlashingEvent {
+  offender: string;
+  /** The slot of the fault. */
+  slot: number;
+  /** Taken from the offender's stake and unbonding stake, base units as a decimal string. */
+  amount: string;
+  reporter: string;
+  reward: string;
+  burned: string;
+  evidence: string;
+  height: number;
+  blockHash: string;
+}
+
 export interface NodeEvents {
   block: [Block];
   transaction: [Transaction];
   reorg: [ReorgEvent];
+  slashing: [SlashingEvent];
 }
 
 export interface NodeApi {

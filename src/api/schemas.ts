@@ -18,6 +18,15 @@ export const ACCOUNT_SCHEMA = {
     stake: { type: "string" },
     nonce: { type: "integer", description: "next nonce by the chain" },
     pendingNonce: { type: "integer", description: "next nonce counting the mempool" },
+    unbonding: {
+      type: "array",
+      description: "stake on its way back to the balance (PoS): spendable from releaseSlot on",
+      items: {
+        type: "object",
+        properties: { amount: { type: "string" }, releaseSlot: { type: "integer" } },
+      },
+    },
+    slashed: { type: "boolean", description: "whether this account was ever slashed" },
   },
 } as const;
 

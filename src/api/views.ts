@@ -23,25 +23,39 @@ export async function blocksView(chain: ChainReader, from: number, limit: number
 
 /** The account view of SPEC section 6: confirmed values and the next nonce counting the mempool. */
 export function accountView(chain: ChainReader, mempool: MempoolReader, address: Address) {
-  const a = chain.getAccount(address);
+  const a = chain.accountNow(address);
   return {
     address,
     balance: (a?.balance ?? 0n).toString(),
     stake: (a?.stake ?? 0n).toString(),
     nonce: a?.nonce ?? 0,
     pendingNonce: mempool.pendingNonce(address),
+    // Stake on its way back (UNSTAKE): spendable from releaseSlot on, slashable until then.
+    unbonding: (a?.unbonding ?? []).map((e) => ({
+      amount: e.amount.toString(),
+      releaseSlot: e.releaseSlot,
+    })),
+    slashed: a?.slashedSlot !== undefined,
   };
 }
 
+/**
+ * The head state's validators (stake > 0), and every account ever slashed, with `slashed`. The
+ * lottery of an epoch draws from its snapshot (docs/consensus.md), which trails this by an epoch
+ * or two.
+ */
 export function validatorsView(chain: ChainReader) {
   const set = chain.validators();
-  return {
-    totalStake: set.total.toString(),
-    validators: set.entries.map((v) => ({
-      address: v.address,
-      stake: v.stake.toString(),
-      // Parts per million of total stake: the chance to win a slot, for display only.
-      shareMillionths: set.total === 0n ? 0 : Number((v.stake * 1_000_000n) / set.total),
-    })),
-  };
+  const slashed = chain.slashedAddresses();
+  const rows = set.entries.map((v) => ({
+    address: v.address,
+    stake: v.stake.toString(),
+    // Parts per million of total stake: the chance to win a slot, for display only.
+    shareMillionths: set.total === 0n ? 0 : Number((v.stake * 1_000_000n) / set.total),
+    slashed: slashed.has(v.address),
+  }));
+  const listed = new Set(rows.map((r) => r.address));
+  for (const address of [...slashed].sort())
+    if (!listed.has(address)) rows.push({ address, stake: "0", shareMillionths: 0, slashed: true });
+  return { totalStake: set.total.toString(), validators: rows };
 }

@@ -1,11 +1,11 @@
 import type { ValidatorSet } from "../consensus/engine.js";
 import { buildValidatorSet } from "../consensus/validators.js";
 import type { Address } from "../core/keys.js";
-import type { Account, AccountReader, BlockEffects } from "../core/state.js";
+import type { Account, AccountReader, BlockEffects, SupplyTotals } from "../core/state.js";
 import type { UndoData } from "../store/codec.js";
 
 /**
- * The head state, in memory: every account, the sum of stakes, the minted counter and the
+ * The head state, in memory: every account, the sum of stakes, the minted and burned counters and the
  * validators. It always equals the store's account table; it changes only by `commit`, after
  * the batch that wrote the same change resolved. Account objects are never mutated in place,
  * so readers (the mempool) may keep references.
@@ -15,14 +15,37 @@ export class HeadState implements AccountReader {
   private readonly stakers = new Map<Address, bigint>();
   private validatorCache: ValidatorSet | undefined;
 
+  /** Accounts that were ever slashed (their stake may be gone): shown with the validators. */
+  private readonly slashedAccounts = new Set<Address>();
+
   constructor(
     private readonly accounts: Map<Address, Account>,
     public totalStake: bigint,
     /** Tokens minted since genesis on the main chain. */
     public minted: bigint,
+    /** Tokens burned by slashing since genesis on the main chain. */
+    public burned: bigint,
+    /** The genesis supply: supply = genesisSupply + minted - burned. */
+    private readonly genesisSupply: bigint,
   ) {
-    for (const [address, account] of accounts)
+    for (const [address, account] of accounts) {
       if (account.stake > 0n) this.stakers.set(address, account.stake);
+      if (account.slashedSlot !== undefined) this.slashedAccounts.add(address);
+    }
+  }
+
+  /** The supply counter: every balance, stake and unbonding amount sums to it. */
+  get supply(): bigint {
+    return this.genesisSupply + this.minted - this.burned;
+  }
+
+  get totals(): SupplyTotals {
+    return { totalStake: this.totalStake, supply: this.supply };
+  }
+
+  /** Addresses that were ever slashed. */
+  slashed(): ReadonlySet<Address> {
+    return this.slashedAccounts;
   }
 
   getAccount(address: Address): Account | undefined {
@@ -60,6 +83,8 @@ export class HeadState implements AccountReader {
     for (const [address, account] of delta.changes) {
       if (account) this.accounts.set(address, account);
       else this.accounts.delete(address);
+      if (account?.slashedSlot !== undefined) this.slashedAccounts.add(address);
+      else this.slashedAccounts.delete(address);
       const stake = account?.stake ?? 0n;
       if (stake !== this.stakeOf(address)) {
         this.validatorCache = undefined;
@@ -69,6 +94,7 @@ export class HeadState implements AccountReader {
     }
     this.totalStake = delta.totalStake;
     this.minted = delta.minted;
+    this.burned = delta.burned;
   }
 }
 
@@ -82,6 +108,7 @@ export class StateDelta implements AccountReader {
   readonly changes = new Map<Address, Account | null>();
   totalStake: bigint;
   minted: bigint;
+  burned: bigint;
   /** Addresses whose stake differs from the head's. */
   private readonly stakeChanged = new Set<Address>();
   private validatorCache: ValidatorSet | undefined;
@@ -89,6 +116,14 @@ export class StateDelta implements AccountReader {
   constructor(private readonly base: HeadState) {
     this.totalStake = base.totalStake;
     this.minted = base.minted;
+    this.burned = base.burned;
+  }
+
+  get totals(): SupplyTotals {
+    return {
+      totalStake: this.totalStake,
+      supply: this.base.supply + this.minted - this.base.minted - (this.burned - this.base.burned),
+    };
   }
 
   getAccount(address: Address): Account | undefined {
@@ -111,12 +146,14 @@ export class StateDelta implements AccountReader {
       this.set(address, before);
     }
     this.minted -= undo.minted;
+    this.burned -= undo.burned;
   }
 
   apply(effects: BlockEffects): void {
     for (const [address, account] of effects.changes) this.set(address, account);
     this.totalStake = effects.totalStake;
     this.minted += effects.minted;
+    this.burned += effects.burned;
   }
 
   /** Validators of this state: the head's when no stake differs, else rebuilt once per change. */

@@ -1,4 +1,6 @@
 import type { Block, BlockHeader } from "../core/block.js";
+import type { Evidence } from "../core/evidence.js";
+import type { Slashing } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
 
 /**
@@ -50,11 +52,23 @@ export interface ReorgEvent {
   addedTransactions: Transaction[];
 }
 
-/** Event map of Chain (a typed EventEmitter). Order per change: block, reorg (if any), head. */
+/** A block of the new main chain applied slashing evidence. */
+export interface SlashingEvent {
+  block: Block;
+  slashing: Slashing;
+}
+
+/**
+ * Event map of Chain (a typed EventEmitter). Order per change: block, reorg (if any), slashing
+ * (for each applied piece of evidence), head. `evidence`: the chain stored a second block of one
+ * forger for one slot, and here is the proof.
+ */
 export interface ChainEventMap {
   block: [BlockEvent];
   head: [HeadEvent];
   reorg: [ReorgEvent];
+  slashing: [SlashingEvent];
+  evidence: [Evidence];
 }
 
 export interface ChainLogger {

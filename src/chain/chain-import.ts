@@ -2,6 +2,7 @@ import type { Engine, EpochLottery, ValidatorSet } from "../consensus/engine.js"
 import type { Block } from "../core/block.js";
 import { toHex } from "../core/bytes.js";
 import { isValidationError, type RejectCode, reject } from "../core/errors.js";
+import { makeEvidence } from "../core/evidence.js";
 import type { LedgerParams } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
 import type { BlockInfo } from "../store/codec.js";
@@ -11,6 +12,7 @@ import { checkBlockStateless } from "./block-checks.js";
 import type { BlockSource } from "./block-source.js";
 import type { ChainEventMap, ChainHead, ChainLogger, ImportResult } from "./chain-events.js";
 import {
+  type BlockSlashings,
   BranchFailure,
   type ChainPath,
   type ConnectContext,
@@ -38,7 +40,9 @@ const NOT_REMEMBERED = new Set<RejectCode>([
   "BelowFinality",
   "BadBlockSignature",
   "BadTxRoot",
+  "BadEvidenceRoot",
   "TooManyTransactions",
+  "TooMuchEvidence",
   "TooLarge",
   "Malformed",
 ]);
@@ -202,7 +206,7 @@ export class BlockImporter {
       score: this.deps.engine.score(block.header, parent.score),
       validity: "unknown",
     };
-    if (!isBetter({ score: info.score, hashHex: block.hashHex }, this.head)) {
+    if (!this.displacesHead(block, info.score)) {
       const { engine, store } = this.deps;
       const parentHeader = this.deps.blocks.getHeader(parentHash)!;
       const slot = engine.productionSlot(block.header);
@@ -240,6 +244,7 @@ export class BlockImporter {
       await batch.write();
       this.deps.blocks.remember(block);
       this.deps.emit("block", { block, status: "side" });
+      await this.detectEquivocation(block);
       return "side";
     }
     const path: ChainPath = {
@@ -255,7 +260,51 @@ export class BlockImporter {
       ],
     };
     await this.connect(path, block);
+    await this.detectEquivocation(block);
     return "head";
+  }
+
+  /**
+   * A stored PoS block whose forger has another stored block for the same slot: the two headers
+   * are slashing evidence, handed out as an `evidence` event (the node pools and gossips it).
+   */
+  private async detectEquivocation(block: Block): Promise<void> {
+    const slot = this.deps.engine.productionSlot(block.header);
+    if (slot === undefined) return;
+    const hashes = await this.deps.store.forgedHashes(slot, block.header.forger, 2);
+    const other = hashes.find((hash) => hash !== block.hashHex);
+    if (!other) return;
+    const otherBlock = this.deps.blocks.block(other);
+    if (!otherBlock) return;
+    const evidence = makeEvidence(block, otherBlock);
+    this.deps.log.warn(
+      { forger: evidence.offender, slot, blocks: [block.hashHex, other] },
+      "a forger signed two blocks for one slot: slashing evidence",
+    );
+    this.deps.emit("evidence", evidence);
+  }
+
+  /**
+   * Whether a block whose branch scores `score` takes the head (fork-choice.ts): a better score,
+   * or an equal one with an earlier slot or a lower hash — unless it arrived after its slot ended,
+   * which lets it extend the chain but never displace an equal head.
+   */
+  private displacesHead(block: Block, score: bigint): boolean {
+    const { engine } = this.deps;
+    const candidate = {
+      score,
+      hashHex: block.hashHex,
+      slot: engine.productionSlot(block.header),
+    };
+    const head = { ...this.head, slot: engine.productionSlot(this.head.header) };
+    if (!isBetter(candidate, head)) return false;
+    if (score !== head.score) return true;
+    if (!engine.arrivedLate(block.header, this.deps.now())) return true;
+    this.deps.log.info(
+      { block: block.hashHex, head: this.head.hashHex },
+      "a block of equal height arrived after its slot: it does not displace the head",
+    );
+    return false;
   }
 
   /**
@@ -344,10 +393,15 @@ export class BlockImporter {
       header: tip.header,
       score: path.apply[path.apply.length - 1]!.info.score,
     };
-    this.announce(path, applied, imported);
+    this.announce(path, applied, imported, prepared.slashings);
   }
 
-  private announce(path: ChainPath, applied: Block[], imported: Block): void {
+  private announce(
+    path: ChainPath,
+    applied: Block[],
+    imported: Block,
+    slashings: readonly BlockSlashings[],
+  ): void {
     this.deps.emit("block", { block: imported, status: "head" });
     if (path.revert.length > 0) {
       const addedTransactions = applied.flatMap((b) => b.transactions);
@@ -370,6 +424,8 @@ export class BlockImporter {
         addedTransactions,
       });
     }
+    for (const { block, slashings: list } of slashings)
+      for (const slashing of list) this.deps.emit("slashing", { block, slashing });
     this.deps.emit("head", { head: imported, applied, reverted: path.revert });
   }
 

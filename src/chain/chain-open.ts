@@ -57,7 +57,8 @@ async function initialize(store: ChainStore, genesis: Genesis, engine: Engine, b
     })
     .setMainHash(0, block.hash)
     .setHead(block.hash)
-    .setMinted(0n);
+    .setMinted(0n)
+    .setBurned(0n);
   for (const [address, account] of accounts) batch.setAccount(address, account);
   // The genesis state is the snapshot of the first epochs (PoS).
   if (link)
@@ -95,13 +96,21 @@ async function recover(store: ChainStore, genesis: Genesis, genesisBlock: Block)
 
   const accounts = await store.loadAccounts();
   const minted = store.minted();
+  const burned = store.burned();
   const supply = totalSupply(accounts.values());
-  const expected = genesisSupply(genesis) + minted;
+  const expected = genesisSupply(genesis) + minted - burned;
   if (supply !== expected)
     throw new StoreCorruptError(
-      `${where}: accounts hold ${supply} but genesis plus minted is ${expected} (state inconsistent)`,
+      `${where}: accounts hold ${supply} but genesis plus minted less burned is ${expected} ` +
+        "(state inconsistent)",
     );
-  const state = new HeadState(accounts, totalStake(accounts.values()), minted);
+  const state = new HeadState(
+    accounts,
+    totalStake(accounts.values()),
+    minted,
+    burned,
+    genesisSupply(genesis),
+  );
   const head: ChainHead = {
     hash: headBlock.hash,
     hashHex: headHash,

@@ -5,7 +5,13 @@ import { toHex } from "../core/bytes.js";
 import { reject } from "../core/errors.js";
 import { type Genesis, genesisSupply, ledgerParams } from "../core/genesis.js";
 import { type Address, parseAddress } from "../core/keys.js";
-import { type Account, type AccountReader, type LedgerParams, totalSupply } from "../core/state.js";
+import {
+  type Account,
+  type AccountReader,
+  type LedgerParams,
+  settleAccount,
+  totalSupply,
+} from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
 import type { ChainStore } from "../store/store.js";
 import type { HeadState } from "./account-state.js";
@@ -74,6 +80,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
   private readonly snapshots: SnapshotBook;
   private readonly importer: BlockImporter;
   private readonly log: ChainLogger;
+  private readonly now: () => number;
   private closed = false;
 
   private constructor(
@@ -93,6 +100,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
     this.orphans = new OrphanPool(options.orphanLimits ?? DEFAULT_ORPHAN_LIMITS);
     this.snapshots = new SnapshotBook(store);
     this.log = options.logger ?? SILENT_LOGGER;
+    this.now = options.now ?? Date.now;
     this.isVerified = options.isVerified;
     this.importer = new BlockImporter(
       {
@@ -105,7 +113,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
         orphans: this.orphans,
         snapshots: this.snapshots,
         log: this.log,
-        now: options.now ?? Date.now,
+        now: this.now,
         isVerified: () => this.isVerified,
         emit: (event, ...args) => this.emitSafely(event, ...args),
       },
@@ -286,14 +294,47 @@ export class Chain extends EventEmitter<ChainEventMap> {
     return HASH_RE.test(id) && this.store.txLocation(id) !== undefined;
   }
 
-  /** An account of the head state; undefined when it was never touched. */
+  /** An account of the head state as stored; undefined when it was never touched. */
   getAccount(address: Address): Account | undefined {
     return this.state.getAccount(address);
   }
 
+  /**
+   * An account as the next block would see it: unbonding stake whose release slot has come
+   * counts in the balance (what a wallet may spend now).
+   */
+  accountNow(address: Address): Account | undefined {
+    return this.stateView().reader.getAccount(address);
+  }
+
+  /** Addresses that were ever slashed (their stake may be gone by now). */
+  slashedAddresses(): ReadonlySet<Address> {
+    return this.state.slashed();
+  }
+
   /** The head state for the mempool: a live reader (it follows the head) and the stake sum. */
-  stateView(): { reader: AccountReader; totalStake: bigint } {
-    return { reader: this.state, totalStake: this.state.totalStake };
+  /**
+   * The head state as the next block would see it (the mempool's view): accounts read as of the
+   * current slot under PoS, so that unbonding stake released by now is spendable.
+   */
+  stateView(): {
+    reader: AccountReader;
+    totalStake: bigint;
+    supply: bigint;
+    slot: number | undefined;
+  } {
+    const slot = this.engine.slotAt(this.now());
+    const state = this.state;
+    const reader: AccountReader =
+      slot === undefined
+        ? state
+        : {
+            getAccount: (address) => {
+              const account = state.getAccount(address);
+              return account && settleAccount(account, slot);
+            },
+          };
+    return { reader, totalStake: state.totalStake, supply: state.supply, slot };
   }
 
   /** The validators of the head state (the lottery draws from its epoch's snapshot). */

@@ -2,7 +2,7 @@ import type { Engine, EpochLottery, ValidatorSet } from "../consensus/engine.js"
 import type { Block } from "../core/block.js";
 import { toHex } from "../core/bytes.js";
 import { isValidationError, type ValidationError } from "../core/errors.js";
-import { applyBlockTransactions, type LedgerParams } from "../core/state.js";
+import { applyBlockTransactions, type LedgerParams, type Slashing } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
 import type { StoreBatch } from "../store/batch.js";
 import { type BlockInfo, StoreCorruptError } from "../store/codec.js";
@@ -54,6 +54,13 @@ export interface WalkedPath {
   delta: StateDelta;
   /** Validators of possible snapshots the walk passed (block hash → set), to record. */
   snapshots: Map<string, ValidatorSet>;
+  /** What the evidence of the applied blocks slashed, block by block. */
+  slashings: BlockSlashings[];
+}
+
+export interface BlockSlashings {
+  block: Block;
+  slashings: Slashing[];
 }
 
 /**
@@ -71,7 +78,7 @@ export function prepareConnection(ctx: ConnectContext, path: ChainPath): WalkedP
   const { batch, delta } = walked;
   for (const [address, account] of delta.changes) batch.setAccount(address, account);
   const tip = path.apply[path.apply.length - 1]!.block;
-  batch.setHead(tip.hash).setMinted(delta.minted);
+  batch.setHead(tip.hash).setMinted(delta.minted).setBurned(delta.burned);
   ctx.snapshots.write(batch, walked.snapshots);
   return walked;
 }
@@ -85,6 +92,7 @@ export function walkPath(ctx: ConnectContext, path: ChainPath): WalkedPath {
   const delta = new StateDelta(ctx.state);
   const batch = ctx.store.batch();
   const snapshots = new Map<string, ValidatorSet>();
+  const slashings: BlockSlashings[] = [];
   const tipHeight = path.fork.height + path.apply.length;
   for (const block of path.revert) {
     const undo = ctx.store.undo(block.hashHex);
@@ -128,10 +136,9 @@ export function walkPath(ctx: ConnectContext, path: ChainPath): WalkedPath {
       });
       effects = applyBlockTransactions(
         delta,
-        block.transactions,
-        block.header.forger,
+        block,
+        { forger: block.header.forger, slot, totals: delta.totals },
         ctx.params,
-        delta.totalStake,
         ctx.isVerified,
       );
     } catch (e) {
@@ -139,6 +146,7 @@ export function walkPath(ctx: ConnectContext, path: ChainPath): WalkedPath {
       throw e;
     }
     delta.apply(effects);
+    if (effects.slashings.length > 0) slashings.push({ block, slashings: effects.slashings });
     const info: BlockInfo = { ...step.info, link, validity: "valid" };
     if (step.stored) batch.putBlockInfo(block.hashHex, info);
     else {
@@ -148,10 +156,14 @@ export function walkPath(ctx: ConnectContext, path: ChainPath): WalkedPath {
     batch
       .setMainHash(block.header.height, block.hash)
       .indexTransactions(block)
-      .putUndo(block.hash, { accounts: [...effects.undo], minted: effects.minted });
+      .putUndo(block.hash, {
+        accounts: [...effects.undo],
+        minted: effects.minted,
+        burned: effects.burned,
+      });
     parent = block.header;
     parentHex = block.hashHex;
     parentLink = link;
   }
-  return { batch, delta, snapshots };
+  return { batch, delta, snapshots, slashings };
 }

@@ -7,16 +7,22 @@ export interface Tip {
   score: bigint;
   /** Block hash, lowercase hex. */
   hashHex: string;
+  /** PoS: the tip block's slot (engine.productionSlot); undefined under PoW or when unknown. */
+  slot?: number | undefined;
 }
 
 /**
  * The fork-choice rule: the higher cumulative score wins (PoS: the longer chain; PoW: the chain
- * with more work). On equal scores the lower block hash (compared as hex, i.e. as a big-endian
- * number) wins. That tie-break depends only on the blocks, never on arrival order, so every node
- * that has seen the same blocks picks the same head.
+ * with more work). On equal scores the tip of the earlier slot wins (PoS), then the lower block
+ * hash (compared as hex, i.e. as a big-endian number). The slot comes first so that the winner of
+ * a later slot, building beside an honest block instead of on it, cannot orphan it by grinding
+ * its own hash. Both tie-breaks depend only on the blocks; the chain adds one rule that depends on
+ * arrival: a block that arrived after its slot (engine.arrivedLate) never displaces an equal head.
  */
 export function isBetter(candidate: Tip, current: Tip): boolean {
   if (candidate.score !== current.score) return candidate.score > current.score;
+  if (candidate.slot !== undefined && current.slot !== undefined && candidate.slot !== current.slot)
+    return candidate.slot < current.slot;
   return candidate.hashHex < current.hashHex;
 }
 

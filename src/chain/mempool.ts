@@ -1,8 +1,10 @@
 import { isValidationError, reject, ValidationError } from "../core/errors.js";
+import type { Evidence } from "../core/evidence.js";
 import type { Address } from "../core/keys.js";
 import {
   type Account,
   type AccountReader,
+  applyEvidence,
   applyTransaction,
   checkSignature,
   checkTransactionRules,
@@ -44,9 +46,26 @@ import { type Entry, SenderQueue } from "./mempool/sender-queue.js";
  */
 
 export interface HeadState {
+  /** Accounts of the head state, read as of `slot` (unbonding stake released by then counts). */
   reader: AccountReader;
   /** Sum of all stakes at the head (the core needs it for UNSTAKE under Proof of Stake). */
   totalStake: bigint;
+  /** Total supply at the head (EXCHANGE may not take it past the cap). */
+  supply: bigint;
+  /** PoS: the slot a block forged now would have; undefined under PoW. */
+  slot: number | undefined;
+}
+
+/** What a block body is selected for, beyond the head: the forger, its slot, its evidence. */
+export interface BodyRequest {
+  maxCount: number;
+  maxBytes?: number;
+  /** PoS: the block's slot (default: the head state's). */
+  slot?: number | undefined;
+  /** The block's forger, credited by evidence (the reporter's reward). */
+  forger?: Address;
+  /** Evidence candidates, applied before the transactions; those that do not apply are left out. */
+  evidence?: readonly Evidence[];
 }
 
 export interface MempoolLimits {
@@ -129,6 +148,8 @@ export class Mempool {
   /** Senders by the eviction rank of their tail: held before executable, then lowest fee. */
   private readonly evictionOrder = new IndexedHeap<SenderQueue>(evictsBefore);
   private totalBytes = 0;
+  /** Sum of the amounts of pending EXCHANGE transactions: they share the room under the cap. */
+  private pendingMint = 0n;
   private seq = 0;
   private lastArrival = Number.NEGATIVE_INFINITY;
 
@@ -250,6 +271,16 @@ export class Mempool {
         this.checkHeld(q, tx, head, account);
       }
     }
+    if (tx.type === "EXCHANGE") {
+      const others =
+        this.pendingMint - (existing?.tx.type === "EXCHANGE" ? existing.tx.amount : 0n);
+      if (head.supply + others + tx.amount > this.params.maxSupply)
+        reject(
+          "SupplyCapExceeded",
+          `minting ${tx.amount} would take the supply past its cap ${this.params.maxSupply} ` +
+            `(supply ${head.supply}, ${others} pending)`,
+        );
+    }
     const queued = runStates === undefined;
     const victims = this.planEvictions(tx, queued, existing, q);
     // The stateless rules ran first thing; only the signature is left.
@@ -317,8 +348,35 @@ export class Mempool {
    * applies in order. Does not change the pool.
    */
   selectForBlock(maxCount: number, maxBytes = Number.POSITIVE_INFINITY): Transaction[] {
+    return this.selectBody({ maxCount, maxBytes }).transactions;
+  }
+
+  /**
+   * A block body: the evidence that applies (first, as the block will apply it), then
+   * transactions as selectForBlock picks them, all on one overlay of the head state at the
+   * block's slot. With the supply cap, no credit (fees, reward, reporter's share) can overflow,
+   * so a body chosen here always imports.
+   */
+  selectBody(request: BodyRequest): { transactions: Transaction[]; evidence: Evidence[] } {
+    const { maxCount } = request;
+    const maxBytes = request.maxBytes ?? Number.POSITIVE_INFINITY;
     const head = this.state();
-    const overlay = new StateOverlay(head.reader, head.totalStake);
+    const overlay = new StateOverlay(
+      head.reader,
+      head.totalStake,
+      head.supply,
+      request.slot ?? head.slot,
+    );
+    const evidence: Evidence[] = [];
+    for (const candidate of request.evidence ?? []) {
+      if (!request.forger) break;
+      try {
+        applyEvidence(overlay, candidate, request.forger, this.params);
+        evidence.push(candidate);
+      } catch (e) {
+        if (!isValidationError(e)) throw e;
+      }
+    }
     const cursors = new IndexedHeap<Cursor>(selectsBefore);
     for (const q of this.senders.values()) {
       const account = head.reader.getAccount(q.address) ?? EMPTY_ACCOUNT;
@@ -348,7 +406,7 @@ export class Mempool {
         cursors.push(cursor);
       }
     }
-    return out;
+    return { transactions: out, evidence };
   }
 
   /**
@@ -451,7 +509,8 @@ export class Mempool {
     const view: AccountReader = {
       getAccount: (address) => (address === tx.sender ? sender : reader.getAccount(address)),
     };
-    const overlay = new StateOverlay(view, totalStake);
+    const head = this.state();
+    const overlay = new StateOverlay(view, totalStake, head.supply, head.slot);
     applyTransaction(overlay, tx, this.params);
     return { after: overlay.getAccount(tx.sender)!, stakeAfter: overlay.totalStake };
   }
@@ -627,10 +686,13 @@ export class Mempool {
   private index(e: Entry): void {
     this.byId.set(e.tx.id, e);
     this.totalBytes += e.size;
+    if (e.tx.type === "EXCHANGE") this.pendingMint += e.tx.amount;
   }
 
   private unindex(e: Entry): void {
-    if (this.byId.delete(e.tx.id)) this.totalBytes -= e.size;
+    if (!this.byId.delete(e.tx.id)) return;
+    this.totalBytes -= e.size;
+    if (e.tx.type === "EXCHANGE") this.pendingMint -= e.tx.amount;
   }
 
   /** Arrival times never go backwards, so Map order is arrival order and expiry can stop early. */

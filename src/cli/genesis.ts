@@ -16,6 +16,11 @@ export interface GenesisFlags extends JsonFlag {
   consensus: string;
   slotMs: number;
   finalityDepth: number;
+  epochSlots?: number;
+  unbondingSlots?: number;
+  slashMillionths?: number;
+  reporterMillionths?: number;
+  maxSupply?: string;
   targetBlockMs: number;
   initialTarget?: string;
   validator?: string[];
@@ -44,7 +49,15 @@ export function genesisJsonFromFlags(flags: GenesisFlags): Record<string, unknow
     throw new CliError(`--consensus must be pos or pow, got "${flags.consensus}"`);
   const consensus =
     flags.consensus === "pos"
-      ? { type: "pos", slotMs: flags.slotMs, finalityDepth: flags.finalityDepth }
+      ? {
+          type: "pos",
+          slotMs: flags.slotMs,
+          finalityDepth: flags.finalityDepth,
+          epochSlots: flags.epochSlots,
+          unbondingSlots: flags.unbondingSlots,
+          slashMillionths: flags.slashMillionths,
+          reporterMillionths: flags.reporterMillionths,
+        }
       : {
           type: "pow",
           targetBlockMs: flags.targetBlockMs,
@@ -61,6 +74,10 @@ export function genesisJsonFromFlags(flags: GenesisFlags): Record<string, unknow
     exchange: flags.exchange ?? [],
     blockReward: amountArg("--block-reward", flags.blockReward).toString(),
     minFee: amountArg("--min-fee", flags.minFee).toString(),
+    maxSupply:
+      flags.maxSupply === undefined
+        ? undefined
+        : amountArg("--max-supply", flags.maxSupply).toString(),
   };
   try {
     return genesisToJson(parseGenesis(json));
@@ -89,6 +106,31 @@ export function registerGenesisCommands(program: Command): void {
           .argParser(parseIntArg("--finality-depth", 1))
           .default(64),
       )
+      .addOption(
+        opt(
+          "--epoch-slots <n>",
+          "PoS: slots per epoch (one stake snapshot each; default 8)",
+        ).argParser(parseIntArg("--epoch-slots", 1)),
+      )
+      .addOption(
+        opt(
+          "--unbonding-slots <n>",
+          "PoS: slots before unstaked tokens are spendable (at least the finality depth)",
+        ).argParser(parseIntArg("--unbonding-slots", 1)),
+      )
+      .addOption(
+        opt(
+          "--slash-millionths <n>",
+          "PoS: share of an equivocating validator's stake taken (default 1000000: all)",
+        ).argParser(parseIntArg("--slash-millionths", 0)),
+      )
+      .addOption(
+        opt(
+          "--reporter-millionths <n>",
+          "PoS: share of a slashed amount paid to the including forger (default 100000)",
+        ).argParser(parseIntArg("--reporter-millionths", 0)),
+      )
+      .addOption(opt("--max-supply <n>", "supply cap in base units (default 2^64 - 1)"))
       .addOption(
         opt("--target-block-ms <n>", "PoW block interval the difficulty aims at")
           .argParser(parseIntArg("--target-block-ms", 1))

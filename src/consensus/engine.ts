@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import type { Block, BlockHeader, Seal } from "../core/block.js";
+import type { Evidence } from "../core/evidence.js";
 import type { Genesis } from "../core/genesis.js";
 import type { Address } from "../core/keys.js";
 import type { Transaction } from "../core/transaction.js";
@@ -125,6 +126,15 @@ export interface Engine {
   /** Cumulative fork-choice score of a block: the parent's score plus this block's weight. */
   score(header: BlockHeader, parentScore: bigint): bigint;
 
+  /**
+   * Whether a block that arrived at `arrivalMs` came too late to displace a head of equal score
+   * (PoS: after its slot's end plus a grace period; PoW: never, ties go by hash).
+   */
+  arrivedLate(header: BlockHeader, arrivalMs: number): boolean;
+
+  /** PoS: the slot at wall-clock `now`; undefined under PoW. */
+  slotAt(now: number): number | undefined;
+
   /** Starts producing blocks with the given key (PoS forging or PoW mining). */
   createProducer(deps: ProducerDeps): BlockProducer;
 }
@@ -146,8 +156,11 @@ export interface ProducerDeps {
   publicKey: Uint8Array;
   /** The current head. */
   head(): HeadInfo;
-  /** Transactions for the next block on the current head, in order, at most `max`. */
-  selectTransactions(max: number): Transaction[];
+  /**
+   * The body of the next block on the current head: at most `maxTransactions` transactions in
+   * order and (PoS) the slashing evidence to include, all applying to the head state at `slot`.
+   */
+  selectBody(maxTransactions: number, slot: number | undefined): BlockBodyChoice;
   /** Hands a sealed block to the chain; resolves once imported (or rejects). */
   submit(block: Block): Promise<void>;
   /** Forge blocks without transactions too (PoS); PoW always mines. */
@@ -163,6 +176,11 @@ export interface ProducerDeps {
     warn(obj: object, msg?: string): void;
     debug(obj: object, msg?: string): void;
   };
+}
+
+export interface BlockBodyChoice {
+  transactions: Transaction[];
+  evidence: Evidence[];
 }
 
 export interface BlockProducer {

@@ -15,7 +15,6 @@ export {
   accumulate,
   childEpochLink,
   EMPTY_ACCUMULATOR,
-  EPOCH_SLOTS,
   epochContextOf,
   epochOf,
   epochStartSlot,

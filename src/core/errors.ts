@@ -23,6 +23,7 @@ export const REJECT_CODES = {
   ReceiverMustBeSender: "invalid",
   BalanceOverflow: "invalid",
   LastStake: "invalid",
+  SupplyCapExceeded: "invalid",
   // mempool
   Duplicate: "duplicate",
   ReplacementUnderpriced: "duplicate",
@@ -47,6 +48,15 @@ export const REJECT_CODES = {
   KnownInvalid: "invalid",
   WrongConsensus: "invalid",
   GenesisMismatch: "invalid",
+  BadEvidenceRoot: "invalid",
+  TooMuchEvidence: "invalid",
+  // slashing evidence
+  InvalidEvidence: "invalid",
+  DuplicateEvidence: "duplicate",
+  EvidenceTooOld: "invalid",
+  FutureEvidence: "invalid",
+  AlreadySlashed: "invalid",
+  NothingToSlash: "invalid",
 } as const;
 
 export type RejectCode = keyof typeof REJECT_CODES;

@@ -1,5 +1,5 @@
 import { formatAmount, MAX_AMOUNT, parseAmount } from "./amount.js";
-import { type Block, HASH_BYTES, makeBlock, type Seal } from "./block.js";
+import { type Block, computeEvidenceRoot, HASH_BYTES, makeBlock, type Seal } from "./block.js";
 import { bigIntToBytes, bytesToBigInt, parseHex, toHex } from "./bytes.js";
 import { encodeCanonical } from "./encoding.js";
 import { reject } from "./errors.js";
@@ -14,6 +14,26 @@ export interface PosConfig {
   slotMs: number;
   /** Blocks this deep under the head are final: no reorganisation reaches them. */
   finalityDepth: number;
+  /** Slots per epoch: the lottery of an epoch draws from one stake snapshot and one nonce. */
+  epochSlots: number;
+  /** Slots an UNSTAKE waits before its amount is spendable (slashable until then). */
+  unbondingSlots: number;
+  /** Share of a slashed validator's stake (bonded and unbonding) that is taken, in millionths. */
+  slashMillionths: number;
+  /** Share of a slashed amount paid to the forger that included the evidence, in millionths. */
+  reporterMillionths: number;
+}
+
+/** Defaults of the PoS fields a genesis file may leave out. */
+export const POS_DEFAULTS = {
+  epochSlots: 8,
+  slashMillionths: 1_000_000,
+  reporterMillionths: 100_000,
+} as const;
+
+/** The default unbonding period: the finality window, and at least two epochs. */
+export function defaultUnbondingSlots(finalityDepth: number, epochSlots: number): number {
+  return Math.max(finalityDepth, 2 * epochSlots);
 }
 
 export interface PowConfig {
@@ -33,9 +53,12 @@ export interface Genesis {
   exchange: Address[];
   blockReward: bigint;
   minFee: bigint;
+  /** Total supply never passes this (genesis allocation, EXCHANGE mints and rewards). */
+  maxSupply: bigint;
 }
 
 const GENESIS_FIELDS = new Set([
+  "maxSupply",
   "chainId",
   "timestamp",
   "consensus",
@@ -50,11 +73,21 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function positiveInt(v: unknown, field: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > max)
-    return reject("Malformed", `genesis: ${field} must be an integer from 1 to ${max}`);
+function positiveInt(v: unknown, field: string, max = Number.MAX_SAFE_INTEGER, min = 1): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max)
+    return reject("Malformed", `genesis: ${field} must be an integer from ${min} to ${max}`);
   return v;
 }
+
+const POS_FIELDS = [
+  "type",
+  "slotMs",
+  "finalityDepth",
+  "epochSlots",
+  "unbondingSlots",
+  "slashMillionths",
+  "reporterMillionths",
+];
 
 function addressMap(v: unknown, field: string): Map<Address, bigint> {
   if (v === undefined) return new Map();
@@ -71,12 +104,35 @@ function parseConsensus(v: unknown): PosConfig | PowConfig {
   if (!isObject(v)) return reject("Malformed", "genesis: consensus must be an object");
   if (v.type === "pos") {
     for (const k of Object.keys(v))
-      if (!["type", "slotMs", "finalityDepth"].includes(k))
-        reject("Malformed", `genesis: unknown consensus field ${k}`);
+      if (!POS_FIELDS.includes(k))
+        reject("Malformed", `genesis: unknown consensus field ${k.slice(0, 64)}`);
+    const finalityDepth = positiveInt(v.finalityDepth, "consensus.finalityDepth", 1_000_000);
+    const epochSlots =
+      v.epochSlots === undefined
+        ? POS_DEFAULTS.epochSlots
+        : positiveInt(v.epochSlots, "consensus.epochSlots", 1_000_000);
+    const unbondingSlots =
+      v.unbondingSlots === undefined
+        ? defaultUnbondingSlots(finalityDepth, epochSlots)
+        : positiveInt(v.unbondingSlots, "consensus.unbondingSlots", 100_000_000, finalityDepth);
+    const millionths = (value: unknown, field: string, fallback: number) =>
+      value === undefined ? fallback : positiveInt(value, `consensus.${field}`, 1_000_000, 0);
     return {
       type: "pos",
       slotMs: positiveInt(v.slotMs, "consensus.slotMs", 3_600_000),
-      finalityDepth: positiveInt(v.finalityDepth, "consensus.finalityDepth", 1_000_000),
+      finalityDepth,
+      epochSlots,
+      unbondingSlots,
+      slashMillionths: millionths(
+        v.slashMillionths,
+        "slashMillionths",
+        POS_DEFAULTS.slashMillionths,
+      ),
+      reporterMillionths: millionths(
+        v.reporterMillionths,
+        "reporterMillionths",
+        POS_DEFAULTS.reporterMillionths,
+      ),
     };
   }
   if (v.type === "pow") {
@@ -129,6 +185,7 @@ export function parseGenesis(json: unknown): Genesis {
     exchange: [...new Set(exchange)].sort(),
     blockReward: json.blockReward === undefined ? 0n : parseAmount(json.blockReward, "blockReward"),
     minFee: json.minFee === undefined ? 0n : parseAmount(json.minFee, "minFee"),
+    maxSupply: json.maxSupply === undefined ? MAX_AMOUNT : parseAmount(json.maxSupply, "maxSupply"),
   };
   let stake = 0n;
   for (const s of validators.values()) stake += s;
@@ -137,6 +194,8 @@ export function parseGenesis(json: unknown): Genesis {
   let supply = stake;
   for (const a of alloc.values()) supply += a;
   if (supply > MAX_AMOUNT) reject("Malformed", "genesis: total supply must stay below 2^64");
+  if (supply > genesis.maxSupply)
+    reject("Malformed", `genesis: the allocated supply ${supply} passes maxSupply`);
   return genesis;
 }
 
@@ -161,6 +220,7 @@ export function genesisToJson(g: Genesis): Record<string, unknown> {
     exchange: g.exchange,
     blockReward: formatAmount(g.blockReward),
     minFee: formatAmount(g.minFee),
+    maxSupply: formatAmount(g.maxSupply),
   };
 }
 
@@ -170,10 +230,19 @@ export function encodeGenesis(g: Genesis): Uint8Array {
     [...m.entries()]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([address, amount]) => [parseAddress(address), amount]);
+  const c = g.consensus;
   const consensus =
-    g.consensus.type === "pos"
-      ? ["pos", g.consensus.slotMs, g.consensus.finalityDepth]
-      : ["pow", g.consensus.targetBlockMs, bigIntToBytes(g.consensus.initialTarget, HASH_BYTES)];
+    c.type === "pos"
+      ? [
+          "pos",
+          c.slotMs,
+          c.finalityDepth,
+          c.epochSlots,
+          c.unbondingSlots,
+          c.slashMillionths,
+          c.reporterMillionths,
+        ]
+      : ["pow", c.targetBlockMs, bigIntToBytes(c.initialTarget, HASH_BYTES)];
   return encodeCanonical([
     "lotchain/genesis/v1",
     g.chainId,
@@ -184,6 +253,7 @@ export function encodeGenesis(g: Genesis): Uint8Array {
     g.exchange.map((a) => parseAddress(a)),
     g.blockReward,
     g.minFee,
+    g.maxSupply,
   ]);
 }
 
@@ -198,7 +268,7 @@ export function genesisBlock(g: Genesis): Block {
       ? {
           type: "pos",
           slot: 0,
-          randomness: taggedHash("lotchain/genesis-randomness/v1", configHash),
+          vrfProof: taggedHash("lotchain/genesis-randomness/v1", configHash),
         }
       : { type: "pow", target: g.consensus.initialTarget, nonce: 0n };
   return makeBlock(
@@ -209,6 +279,7 @@ export function genesisBlock(g: Genesis): Block {
       timestamp: g.timestamp,
       forger: new Uint8Array(32),
       txRoot: configHash,
+      evidenceRoot: computeEvidenceRoot([]),
       seal,
     },
     new Uint8Array(64),
@@ -246,5 +317,15 @@ export function ledgerParams(g: Genesis): LedgerParams {
     blockReward: g.blockReward,
     exchange: new Set(g.exchange),
     keepPositiveStake: g.consensus.type === "pos",
+    maxSupply: g.maxSupply,
+    unbondingSlots: g.consensus.type === "pos" ? g.consensus.unbondingSlots : undefined,
+    slashing:
+      g.consensus.type === "pos"
+        ? {
+            fractionMillionths: g.consensus.slashMillionths,
+            reporterMillionths: g.consensus.reporterMillionths,
+            maxEvidenceAgeSlots: g.consensus.unbondingSlots,
+          }
+        : undefined,
   };
 }

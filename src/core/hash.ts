@@ -19,7 +19,8 @@ export type HashDomain =
   | "lotchain/genesis-randomness/v1"
   | "lotchain/epoch-nonce/v1"
   | "lotchain/vrf-accumulator/v1"
-  | "lotchain/validator-set/v1";
+  | "lotchain/validator-set/v1"
+  | "lotchain/evidence/v1";
 
 const prefixes = new Map<HashDomain, Uint8Array>();
 

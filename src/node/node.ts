@@ -10,12 +10,14 @@ import type {
 } from "../api/ports.js";
 import { closeApiServer, createApiServer } from "../api/server.js";
 import { Chain } from "../chain/chain.js";
-import type { HeadEvent, ReorgEvent } from "../chain/chain-events.js";
+import type { HeadEvent, ReorgEvent, SlashingEvent } from "../chain/chain-events.js";
+import { EvidencePool } from "../chain/evidence-pool.js";
 import { type AddResult, Mempool, type MempoolLimits } from "../chain/mempool.js";
 import type { BlockProducer, Engine } from "../consensus/engine.js";
 import { createEngine } from "../consensus/index.js";
 import type { Block } from "../core/block.js";
 import { isValidationError, reject } from "../core/errors.js";
+import type { Evidence } from "../core/evidence.js";
 import type { Genesis } from "../core/genesis.js";
 import type { KeyPair } from "../core/keys.js";
 import { decodeTransaction, type Transaction } from "../core/transaction.js";
@@ -69,12 +71,20 @@ export class LotchainNode implements NodeApi {
   private restored: Transaction[] = [];
   apiUrl = "";
 
+  /** Slashing evidence waiting for a block (PoS). */
+  readonly evidence: EvidencePool;
+
   private constructor(
     private readonly options: NodeOptions,
     readonly chain: Chain,
     readonly mempool: Mempool,
   ) {
     this.engine = chain.engine;
+    this.evidence = new EvidencePool({
+      params: chain.params,
+      chainId: options.genesis.chainId,
+      state: () => chain.stateView(),
+    });
     this.stats = new NodeMetrics({
       height: () => chain.head.height,
       finalizedHeight: () => chain.finalizedHeight,
@@ -132,6 +142,8 @@ export class LotchainNode implements NodeApi {
     const { chain, mempool, options } = this;
     chain.on("reorg", (e) => this.onReorg(e));
     chain.on("head", (e) => this.onHead(e));
+    chain.on("evidence", (e) => this.admitEvidence(e, "chain"));
+    chain.on("slashing", (e) => this.onSlashing(e));
     await this.restorePending();
     this.pruneTimer = setInterval(() => this.forget(mempool.prune()), PRUNE_INTERVAL_MS);
     this.pruneTimer.unref();
@@ -186,7 +198,13 @@ export class LotchainNode implements NodeApi {
         privateKey: key.privateKey,
         publicKey: key.publicKey,
         head: () => chain.headInfo(),
-        selectTransactions: (max) => mempool.selectForBlock(max),
+        selectBody: (maxCount, slot) =>
+          mempool.selectBody({
+            maxCount,
+            slot,
+            forger: key.address,
+            evidence: this.evidence.candidates(),
+          }),
         submit: (block) => this.importOwnBlock(block),
         forgeEmptyBlocks: options.forgeEmptyBlocks ?? false,
         // Asked at every wake-up of the producer (every admitted transaction): the cheap accessor,
@@ -245,7 +263,54 @@ export class LotchainNode implements NodeApi {
       this.forget([...removed.included, ...removed.dropped]);
       this.events.emit("block", block);
     }
+    this.evidence.prune();
     this.producer?.onNewHead();
+  }
+
+  private onSlashing({ block, slashing }: SlashingEvent): void {
+    this.log.warn(
+      {
+        offender: slashing.offender,
+        slot: slashing.slot,
+        amount: slashing.amount.toString(),
+        height: block.header.height,
+      },
+      "validator slashed",
+    );
+    this.events.emit("slashing", {
+      offender: slashing.offender,
+      slot: slashing.slot,
+      amount: slashing.amount.toString(),
+      reporter: slashing.reporter,
+      reward: slashing.reward.toString(),
+      burned: slashing.burned.toString(),
+      evidence: slashing.evidenceId,
+      height: block.header.height,
+      blockHash: block.hashHex,
+    });
+  }
+
+  /**
+   * Admits slashing evidence (found by this node's chain, or from a peer) to the pool, and tells
+   * the producer: a fault is worth a block of its own. False when the pool has it already or it
+   * does not apply; a malformed piece throws ValidationError.
+   */
+  admitEvidence(evidence: Evidence, source: "chain" | "gossip"): boolean {
+    try {
+      this.evidence.add(evidence);
+    } catch (e) {
+      if (!isValidationError(e)) throw e;
+      if (source === "gossip" && e.rejectClass !== "duplicate" && isMalformedEvidence(e.code))
+        throw e;
+      this.log.debug({ evidence: evidence.id, reason: e.message }, "evidence not pooled");
+      return false;
+    }
+    this.log.info(
+      { evidence: evidence.id, offender: evidence.offender, slot: evidence.slot, source },
+      "slashing evidence pooled",
+    );
+    this.producer?.onTransactions();
+    return true;
   }
 
   private onReorg(e: ReorgEvent): void {
@@ -352,6 +417,11 @@ export class LotchainNode implements NodeApi {
     assertPeerId(peerId);
     return this.net?.unban(peerId) ?? false;
   }
+}
+
+/** Evidence failures that no state excuses: a peer that relays them sent junk. */
+function isMalformedEvidence(code: string): boolean {
+  return code === "InvalidEvidence" || code === "WrongChain" || code === "Malformed";
 }
 
 /** An admin's peer id that does not parse is a malformed request (400), not "not banned". */

@@ -144,6 +144,10 @@ export class StoreBatch {
     return this.put(metaKey("minted"), encodeBigUintValue(minted));
   }
 
+  setBurned(burned: bigint): this {
+    return this.put(metaKey("burned"), encodeBigUintValue(burned));
+  }
+
   setGenesis(hash: Uint8Array, version: number): this {
     this.put(metaKey("version"), encodeUint(version));
     return this.put(metaKey("genesis"), hash);

@@ -1,7 +1,7 @@
 import { bytesToBigInt, toHex } from "../core/bytes.js";
 import { type Canonical, CborReader, decodeCanonical, encodeCanonical } from "../core/encoding.js";
 import { type Address, encodeAddress, parseAddress } from "../core/keys.js";
-import type { Account } from "../core/state.js";
+import type { Account, UnbondingEntry } from "../core/state.js";
 
 /** Values of the store, as canonical CBOR arrays (positional, like every consensus object). */
 
@@ -52,6 +52,8 @@ export interface UndoData {
   accounts: [Address, Account | null][];
   /** Tokens the block minted (EXCHANGE amounts plus the block reward). */
   minted: bigint;
+  /** Tokens the block burned (slashed and not paid to the reporter). */
+  burned: bigint;
 }
 
 /** Unbounded non-negative integers as minimal big-endian bytes (cborg caps integers at 64 bits). */
@@ -71,13 +73,35 @@ function decoded<T>(bytes: Uint8Array, what: string, read: (items: unknown) => T
   }
 }
 
+/**
+ * An account: [balance, stake, nonce], and when it has unbonding stake or was ever slashed
+ * [balance, stake, nonce, [[amount, releaseSlot], ...], slashedSlot or null].
+ */
 function accountItems(a: Account): Canonical {
-  return [a.balance, a.stake, a.nonce];
+  const unbonding = a.unbonding ?? [];
+  if (unbonding.length === 0 && a.slashedSlot === undefined) return [a.balance, a.stake, a.nonce];
+  return [
+    a.balance,
+    a.stake,
+    a.nonce,
+    unbonding.map((e) => [e.amount, e.releaseSlot]),
+    a.slashedSlot ?? null,
+  ];
 }
 
 function accountFromItems(items: unknown): Account {
-  const r = CborReader.of(items, "account", 3);
-  return { balance: r.u64(), stake: r.u64(), nonce: r.uint() };
+  const extended = Array.isArray(items) && items.length === 5;
+  const r = CborReader.of(items, "account", extended ? 5 : 3);
+  const account: Account = { balance: r.u64(), stake: r.u64(), nonce: r.uint() };
+  if (!extended) return account;
+  const unbonding = r.array().map((entry): UnbondingEntry => {
+    const e = CborReader.of(entry, "unbonding entry", 2);
+    return { amount: e.u64(), releaseSlot: e.uint() };
+  });
+  if (unbonding.length > 0) account.unbonding = unbonding;
+  const slashed = (items as unknown[])[4];
+  if (slashed !== null) account.slashedSlot = r.uint();
+  return account;
 }
 
 export function encodeAccount(a: Account): Uint8Array {
@@ -154,18 +178,19 @@ export function encodeUndo(undo: UndoData): Uint8Array {
       before ? accountItems(before) : null,
     ]),
     encodeBigUint(undo.minted),
+    encodeBigUint(undo.burned),
   ]);
 }
 
 export function decodeUndo(bytes: Uint8Array): UndoData {
   return decoded(bytes, "undo data", (items) => {
-    const r = CborReader.of(items, "undo data", 2);
+    const r = CborReader.of(items, "undo data", 3);
     const accounts = r.array().map((entry): [Address, Account | null] => {
       if (!Array.isArray(entry) || entry.length !== 2) throw new Error("bad undo entry");
       const address = CborReader.of([entry[0]], "undo address", 1).bytes(20);
       return [encodeAddress(address), entry[1] === null ? null : accountFromItems(entry[1])];
     });
-    return { accounts, minted: bytesToBigInt(r.bytes()) };
+    return { accounts, minted: bytesToBigInt(r.bytes()), burned: bytesToBigInt(r.bytes()) };
   });
 }
 

@@ -9,8 +9,9 @@
  *   H <height:8>                → hash of the main-chain block at that height
  *   T <txid:32>                 → block hash and position of a transaction (main chain only)
  *   A <address:20>              → account of the head state: balance, stake, nonce
- *   U <hash:32>                 → undo data of a main-chain block: accounts before it, minted
- *   M <name>                    → meta: "version", "genesis", "head", "minted"
+ *   U <hash:32>                 → undo data of a main-chain block: accounts before it, minted,
+ *                                 burned
+ *   M <name>                    → meta: "version", "genesis", "head", "minted", "burned"
  *   P <txid:32>                 → a pending transaction the node acknowledged (canonical encoding),
  *                                 until a block includes it or the mempool lets it go
  *   S <hash:32>                 → id of the validator set of the state after that block (PoS: a
@@ -37,7 +38,7 @@ export const TABLE = {
   accountTx: 0x58, // X
 } as const;
 
-export type MetaName = "version" | "genesis" | "head" | "minted";
+export type MetaName = "version" | "genesis" | "head" | "minted" | "burned";
 
 function withPrefix(prefix: number, ...parts: Uint8Array[]): Uint8Array {
   let length = 1;

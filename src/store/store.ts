@@ -42,8 +42,9 @@ import {
  * Version of the key layout and value encodings; a store of another version is refused.
  * 2: VRF randomness, epoch links in block info, snapshot and forged tables.
  * 3: the account-history table (X).
+ * 4: evidence in blocks, unbonding and slashing in accounts, burned counter in undo and meta.
  */
-export const STORE_VERSION = 3;
+export const STORE_VERSION = 4;
 
 export interface StoreOptions {
   /**
@@ -124,6 +125,12 @@ export class ChainStore {
     return v === undefined ? 0n : decodeBigUintValue(v, "minted counter");
   }
 
+  /** Tokens burned by slashing on the main chain since genesis. */
+  burned(): bigint {
+    const v = this.read(metaKey("burned"));
+    return v === undefined ? 0n : decodeBigUintValue(v, "burned counter");
+  }
+
   // ---- blocks
 
   hasBlock(hash: string): boolean {
@@ -180,10 +187,16 @@ export class ChainStore {
 
   /** How many stored blocks name this forger for this slot, counting up to `limit`. */
   async countForged(slot: number, forger: Uint8Array, limit: number): Promise<number> {
-    let count = 0;
-    for await (const _ of this.db.keys({ ...prefixRange(forgedPrefix(slot, forger)), limit }))
-      count++;
-    return count;
+    return (await this.forgedHashes(slot, forger, limit)).length;
+  }
+
+  /** Hashes (hex) of stored blocks naming this forger for this slot, at most `limit`. */
+  async forgedHashes(slot: number, forger: Uint8Array, limit: number): Promise<string[]> {
+    const out: string[] = [];
+    const prefix = forgedPrefix(slot, forger);
+    for await (const key of this.db.keys({ ...prefixRange(prefix), limit }))
+      out.push(hashHex(key.subarray(prefix.length), "forged block key"));
+    return out;
   }
 
   /** The id of the validator set recorded for the state after a block, if any. */

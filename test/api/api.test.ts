@@ -64,13 +64,21 @@ describe("a single-validator PoS node", () => {
       expect(inc.height).toBeGreaterThan(0);
       expect(inc.blockHash).toMatch(/^[0-9a-f]{64}$/);
     }
-    expect(await account(alice.address)).toEqual({
+    // The UNSTAKE unbonds: its 120 come back to the balance unbondingSlots after its block.
+    const aliceNow = await account(alice.address);
+    expect(aliceNow).toEqual({
       address: alice.address,
-      balance: String(1000 - 102 - 301 - 1 + 120),
+      balance: String(1000 - 102 - 301 - 1),
       stake: "180",
       nonce: 3,
       pendingNonce: 3,
+      unbonding: [{ amount: "120", releaseSlot: expect.any(Number) }],
+      slashed: false,
     });
+    const unstaked = await getJson(`${t.url}/v1/blocks/${(await included(steps[3]!.id)).height}`);
+    expect(aliceNow.unbonding[0].releaseSlot).toBe(
+      unstaked.body.slot + (t.node.genesis.consensus as { unbondingSlots: number }).unbondingSlots,
+    );
     expect((await account(bob.address)).balance).toBe("150");
     // Fees went to the forger: 1 + 2 + 1 + 1.
     expect((await account(forger.address)).balance).toBe("5");
@@ -124,7 +132,8 @@ describe("a single-validator PoS node", () => {
     const head = (await getJson(`${t.url}/v1/blocks/head`)).body;
     expect(head.hash).toBe(status.headHash);
     expect(head.slot).toBeGreaterThan(0);
-    expect(head.randomness).toMatch(/^[0-9a-f]{160}$/);
+    expect(head.randomness).toMatch(/^[0-9a-f]{128}$/);
+    expect(head.vrfProof).toMatch(/^[0-9a-f]{160}$/);
     const byHeight = (await getJson(`${t.url}/v1/blocks/${head.height}`)).body;
     expect(byHeight.hash).toBe(head.hash);
     const byHash = (await getJson(`${t.url}/v1/blocks/${head.hash}`)).body;

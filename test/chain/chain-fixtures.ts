@@ -38,7 +38,12 @@ import {
   privateKeySeed,
   sign,
 } from "../../src/core/keys.js";
-import { type Account, applyBlockTransactions, totalStake } from "../../src/core/state.js";
+import {
+  type Account,
+  applyBlockTransactions,
+  totalStake,
+  totalSupply,
+} from "../../src/core/state.js";
 import { signTransaction, type Transaction, type TxType } from "../../src/core/transaction.js";
 import { type VrfSecretKey, vrfSecretKey } from "../../src/core/vrf.js";
 
@@ -261,7 +266,7 @@ export class BlockTreeModel {
   private childLink(parent: Block, block: Block): EpochLink | undefined {
     if (block.header.seal.type !== "pos") return undefined;
     const { epoch } = this.lottery(parent, block.header.seal.slot);
-    const output = randomnessOutput(block.header.seal.randomness);
+    const output = randomnessOutput(block.header.seal.vrfProof);
     if (!output) throw new Error("the block's randomness does not decode");
     return childEpochLink(epoch, output);
   }
@@ -270,10 +275,16 @@ export class BlockTreeModel {
     const reader = { getAccount: (a: Address) => parent.accounts.get(a) };
     const effects = applyBlockTransactions(
       reader,
-      block.transactions,
-      block.header.forger,
+      block,
+      {
+        forger: block.header.forger,
+        slot: block.header.seal.type === "pos" ? block.header.seal.slot : undefined,
+        totals: {
+          totalStake: totalStake(parent.accounts.values()),
+          supply: totalSupply(parent.accounts.values()),
+        },
+      },
       ledgerParams(this.genesis),
-      totalStake(parent.accounts.values()),
       // The model signed these itself; the chain under test verifies every signature.
       () => true,
     );
@@ -312,7 +323,7 @@ export class BlockTreeModel {
         seal: {
           type: "pos",
           slot,
-          randomness: proveRandomness(this.genesis.chainId, slot, epoch.nonce, vrfKeyOf(signer)),
+          vrfProof: proveRandomness(this.genesis.chainId, slot, epoch.nonce, vrfKeyOf(signer)),
         },
       },
       txs,

@@ -22,10 +22,10 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(genesis: Genesis) {
+async function setup(genesis: Genesis, now?: () => number) {
   const model = new BlockTreeModel(genesis);
   const { dir, remove } = await tempDir();
-  const chain = await openChain(dir, genesis);
+  const chain = await openChain(dir, genesis, now ? { now } : {});
   cleanups.push(remove, () => chain.close());
   const reorgs: ReorgEvent[] = [];
   const heads: HeadEvent[] = [];
@@ -149,18 +149,20 @@ describe("Chain: reorganisation under PoS (longest chain)", () => {
     });
   });
 
-  it("picks the same head among equal-score blocks whatever the arrival order (lower hash)", async () => {
+  it("picks the same head among equal-score blocks of one slot whatever the arrival order (lower hash)", async () => {
     const genesis = testGenesis("pos");
     const model = new BlockTreeModel(genesis);
     const [a1] = model.extend(model.genesisBlock, 1);
     const x = model.child(a1!, [tx(alice, 0, { to: bob })]);
     const y = model.child(a1!, [tx(alice, 0, { to: carol })]);
+    expect(x.header.timestamp).toBe(y.header.timestamp);
     const lower = x.hashHex < y.hashHex ? x : y;
     for (const order of [
       [x, y],
       [y, x],
     ]) {
-      const { chain } = await setup(genesis);
+      // Both arrive within their slot: neither is late (fork-choice.test.ts covers late ones).
+      const { chain } = await setup(genesis, () => x.header.timestamp);
       for (const b of [a1!, ...order]) await chain.importBlock(b);
       expect(chain.head.hashHex).toBe(lower.hashHex);
       expectStateOf(chain, model, lower);
@@ -203,12 +205,12 @@ describe("Chain: side-branch blocks", () => {
     const [a1, a2] = model.extend(model.genesisBlock, 2);
     for (const b of [a1, a2]) await chain.importBlock(b!);
     const side = childLosingTo(model, a1!, a2!, { minSlot: 30 });
-    const seal = side.header.seal as { type: "pos"; slot: number; randomness: Uint8Array };
+    const seal = side.header.seal as { type: "pos"; slot: number; vrfProof: Uint8Array };
     const badRandomness = reseal(side, {
-      seal: { ...seal, randomness: new Uint8Array(80).fill(9) },
+      seal: { ...seal, vrfProof: new Uint8Array(80).fill(9) },
     });
     const shortRandomness = reseal(side, {
-      seal: { ...seal, randomness: new Uint8Array(64).fill(9) },
+      seal: { ...seal, vrfProof: new Uint8Array(64).fill(9) },
     });
     const notAfterParent = reseal(side, {
       seal: { ...seal, slot: (a1!.header.seal as { slot: number }).slot },

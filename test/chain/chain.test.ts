@@ -172,14 +172,14 @@ describe("Chain: rejections", () => {
       ["WrongConsensus", reseal(good, { seal: { type: "pow", target: 1n << 255n, nonce: 0n } })],
       [
         "BadRandomness",
-        reseal(good, { seal: { type: "pos", slot: slot1 + 1, randomness: new Uint8Array(64) } }),
+        reseal(good, { seal: { type: "pos", slot: slot1 + 1, vrfProof: new Uint8Array(64) } }),
       ],
       ["WrongForger", model.child(b1!, [], { forgerOverride: alice, invalid: true })],
       [
         "SlotNotAfterParent",
         reseal(good, {
           seal: {
-            ...(g.seal as { type: "pos"; slot: number; randomness: Uint8Array }),
+            ...(g.seal as { type: "pos"; slot: number; vrfProof: Uint8Array }),
             slot: slot1,
           },
         }),

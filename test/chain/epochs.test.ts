@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Chain } from "../../src/chain/chain.js";
-import { EPOCH_SLOTS, epochOf, epochStartSlot, nextEpochNonce } from "../../src/consensus/index.js";
+import { epochOf, epochStartSlot, nextEpochNonce } from "../../src/consensus/index.js";
 import type { Block } from "../../src/core/block.js";
 import { toHex } from "../../src/core/bytes.js";
 import type { Genesis } from "../../src/core/genesis.js";
+import { POS_DEFAULTS } from "../../src/core/genesis.js";
 import { checkStoreByReplay } from "../crash/replay.js";
 import {
   BlockTreeModel,
@@ -14,6 +15,9 @@ import {
   testGenesis,
   tx,
 } from "./chain-fixtures.js";
+
+/** The epoch length of the test genesis files (the default). */
+const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
 
 const { alice, carol } = KEYS;
 const cleanups: (() => Promise<void>)[] = [];
@@ -61,7 +65,7 @@ describe("epochs on the chain", () => {
     for (const b of [b1, b2, b3]) expect((await chain.importBlock(b)).status).toBe("head");
     expect(chain.validators().total).toBe(1000n);
     // On b1: epochs 1 and 2 still draw from the genesis stakes.
-    expect(epochOf(slotOf(b1))).toBe(1);
+    expect(epochOf(slotOf(b1), EPOCH_SLOTS)).toBe(1);
     expect(model.lottery(b1, 2 * EPOCH_SLOTS).validators.total).toBe(100n);
     expect(model.lottery(b2, 3 * EPOCH_SLOTS).validators.total).toBe(1000n);
     // The chain agrees with the model, on its head: epoch 3 has alice's stake, and after it.
@@ -88,7 +92,10 @@ describe("epochs on the chain", () => {
     // Epochs 1 to 99 have no block: every one has its own nonce, all from b1's epoch.
     const nonces = new Set<string>();
     for (let epoch = 1; epoch < 100; epoch++) {
-      const { epoch: context, validators } = lotteryOf(chain, epochStartSlot(epoch) + 3);
+      const { epoch: context, validators } = lotteryOf(
+        chain,
+        epochStartSlot(epoch, EPOCH_SLOTS) + 3,
+      );
       expect(context.epoch).toBe(epoch);
       expect(toHex(context.snapshot)).toBe(model.genesisBlock.hashHex);
       expect(validators.total).toBe(100n);

@@ -44,7 +44,16 @@ class Head implements AccountReader {
   }
   /** The chain's import: the core state transition of the whole block, then commit. */
   apply(txs: readonly Transaction[]): bigint {
-    const effects = applyBlockTransactions(this, txs, forger.publicKey, params, this.totalStake);
+    const effects = applyBlockTransactions(
+      this,
+      { transactions: txs },
+      {
+        forger: forger.publicKey,
+        slot: undefined,
+        totals: { totalStake: this.totalStake, supply: this.supply },
+      },
+      params,
+    );
     for (const [address, account] of effects.changes) this.accounts.set(address, account);
     return effects.minted;
   }
@@ -143,7 +152,12 @@ describe("mempool: property", () => {
           let clock = 0;
           const pool = new Mempool({
             params,
-            state: () => ({ reader: head, totalStake: head.totalStake }),
+            state: () => ({
+              reader: head,
+              totalStake: head.totalStake,
+              supply: head.supply,
+              slot: undefined,
+            }),
             limits,
             now: () => clock,
           });
@@ -172,7 +186,16 @@ describe("mempool: property", () => {
               timestamp: 7,
             });
             try {
-              applyBlockTransactions(head, [t], forger.publicKey, params, head.totalStake);
+              applyBlockTransactions(
+                head,
+                { transactions: [t] },
+                {
+                  forger: forger.publicKey,
+                  slot: undefined,
+                  totals: { totalStake: head.totalStake, supply: head.supply },
+                },
+                params,
+              );
               return t;
             } catch {
               return undefined;
@@ -278,7 +301,16 @@ function checkInvariants(head: Head, pool: Mempool, limits: Limits): void {
   // its account nonce, balances never negative, supply changed by EXCHANGE only.
   const block = pool.selectForBlock(Number.MAX_SAFE_INTEGER);
   const supply = head.supply;
-  const effects = applyBlockTransactions(head, block, forger.publicKey, params, head.totalStake);
+  const effects = applyBlockTransactions(
+    head,
+    { transactions: block },
+    {
+      forger: forger.publicKey,
+      slot: undefined,
+      totals: { totalStake: head.totalStake, supply: head.supply },
+    },
+    params,
+  );
   const next = new Map(head.accounts);
   for (const [address, account] of effects.changes) next.set(address, account);
   for (const account of next.values()) {

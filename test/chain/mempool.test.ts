@@ -40,7 +40,16 @@ class Head implements AccountReader {
   }
   /** Imports a block the way the chain does: the core state transition, then commit. */
   apply(txs: readonly Transaction[], params: LedgerParams): void {
-    const effects = applyBlockTransactions(this, txs, forger.publicKey, params, this.totalStake);
+    const effects = applyBlockTransactions(
+      this,
+      { transactions: txs },
+      {
+        forger: forger.publicKey,
+        slot: undefined,
+        totals: { totalStake: this.totalStake, supply: 0n },
+      },
+      params,
+    );
     for (const [address, account] of effects.changes) this.accounts.set(address, account);
     this.totalStake = effects.totalStake;
   }
@@ -76,7 +85,7 @@ function setup(
   const clock = { t: 1_000_000 };
   const pool = new Mempool({
     params,
-    state: () => ({ reader: head, totalStake: head.totalStake }),
+    state: () => ({ reader: head, totalStake: head.totalStake, supply: 0n, slot: undefined }),
     now: () => clock.t,
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.isIncluded ? { isIncluded: opts.isIncluded } : {}),

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_BLOCKS_PER_FORGER_SLOT } from "../../src/chain/chain-import.js";
-import { EPOCH_SLOTS } from "../../src/consensus/index.js";
+import { POS_DEFAULTS } from "../../src/core/genesis.js";
 import { checkStoreByReplay } from "../crash/replay.js";
 import {
   BlockTreeModel,
@@ -12,6 +12,9 @@ import {
   testGenesis,
   tx,
 } from "./chain-fixtures.js";
+
+/** The epoch length of the test genesis files (the default). */
+const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
 
 const { alice, carol } = KEYS;
 const cleanups: (() => Promise<void>)[] = [];

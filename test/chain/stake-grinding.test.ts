@@ -1,6 +1,7 @@
 import { afterEach, expect, it } from "vitest";
 import { epochOf, epochStartSlot } from "../../src/consensus/index.js";
 import type { Block } from "../../src/core/block.js";
+import { POS_DEFAULTS } from "../../src/core/genesis.js";
 import { checkStoreByReplay } from "../crash/replay.js";
 import {
   BlockTreeModel,
@@ -11,6 +12,9 @@ import {
   testGenesis,
   tx,
 } from "./chain-fixtures.js";
+
+/** The epoch length of the test genesis files (the default). */
+const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
 
 /**
  * The review's stake-grinding attack (/tmp/rev/stake-grinding.test.ts): a validator with under
@@ -77,7 +81,7 @@ it("stake grinding fails: the stake a forger puts in its block changes no later 
     for (const c of candidates) expect(c.block.header.seal).toMatchObject({ slot });
     // Every slot whose winner the attacker can compute (its own epoch and the next: later ones
     // draw from VRF outputs of blocks not forged yet) has one winner whatever the stake.
-    const horizon = epochStartSlot(epochOf(slot) + 2);
+    const horizon = epochStartSlot(epochOf(slot, EPOCH_SLOTS) + 2, EPOCH_SLOTS);
     for (let next = slot + 1; next < horizon; next++) {
       const winners = new Set(candidates.map((c) => model.winner(c.block, next)));
       expect(winners.size, `slot ${next} after round ${rounds}`).toBe(1);

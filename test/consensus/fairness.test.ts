@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import type { LinkedHeader } from "../../src/consensus/engine.js";
 import {
   childEpochLink,
-  EPOCH_SLOTS,
   epochContextOf,
   genesisEpochLink,
 } from "../../src/consensus/pos/epochs.js";
@@ -10,11 +9,14 @@ import { slotWinner } from "../../src/consensus/pos/lottery.js";
 import { proveRandomness, randomnessOutput } from "../../src/consensus/pos/randomness.js";
 import { buildValidatorSet } from "../../src/consensus/validators.js";
 import { type BlockHeader, hashHeader } from "../../src/core/block.js";
-import { genesisBlock } from "../../src/core/genesis.js";
+import { genesisBlock, POS_DEFAULTS } from "../../src/core/genesis.js";
 import { type KeyPair, privateKeySeed } from "../../src/core/keys.js";
 import { vrfSecretKey } from "../../src/core/vrf.js";
 import { testKey } from "../helpers/ledger.js";
 import { posGenesis } from "./helpers.js";
+
+/** The epoch length of the test genesis files (the default). */
+const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
 
 /**
  * Fairness: a validator's share of slots must match its share of stake. 10,000 slots of a real
@@ -43,7 +45,7 @@ function playSlots(stakes: [KeyPair, bigint][], chainId: string): Map<string, nu
   let head: LinkedHeader = { header: g.header, hash: g.hash, link: genesisEpochLink(g) };
   let forgedEpoch = 0;
   for (let slot = 1; slot <= SLOTS; slot++) {
-    const epoch = epochContextOf(head, slot);
+    const epoch = epochContextOf(head, slot, EPOCH_SLOTS);
     const winner = slotWinner(validators, epoch.nonce, slot);
     wins.set(winner, wins.get(winner)! + 1);
     if (epoch.epoch === forgedEpoch) continue;
@@ -53,7 +55,7 @@ function playSlots(stakes: [KeyPair, bigint][], chainId: string): Map<string, nu
       ...g.header,
       height: head.header.height + 1,
       previousHash: head.hash,
-      seal: { type: "pos", slot, randomness },
+      seal: { type: "pos", slot, vrfProof: randomness },
     };
     head = {
       header,

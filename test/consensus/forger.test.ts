@@ -67,7 +67,7 @@ function harness(options: {
     privateKey: options.key.privateKey,
     publicKey: options.key.publicKey,
     head: () => chain.readHead(),
-    selectTransactions: (max) => chain.pool.slice(0, max),
+    selectBody: (max) => ({ transactions: chain.pool.slice(0, max), evidence: [] }),
     submit: async (block) => {
       chain.submitted.push(block);
       try {

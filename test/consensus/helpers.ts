@@ -2,9 +2,10 @@ import type { EpochLink, HeaderReader, ProducerDeps } from "../../src/consensus/
 import { epochContextOf } from "../../src/consensus/pos/epochs.js";
 import { proveRandomness } from "../../src/consensus/pos/randomness.js";
 import { NonceSearch, powHashInput } from "../../src/consensus/pow/nonce-search.js";
+import { MAX_AMOUNT } from "../../src/core/amount.js";
 import { type Block, type BlockHeader, sealBlock } from "../../src/core/block.js";
 import { bigIntToBytes } from "../../src/core/bytes.js";
-import type { Genesis } from "../../src/core/genesis.js";
+import { type Genesis, POS_DEFAULTS } from "../../src/core/genesis.js";
 import { type KeyPair, privateKeySeed } from "../../src/core/keys.js";
 import type { Transaction } from "../../src/core/transaction.js";
 import { vrfSecretKey } from "../../src/core/vrf.js";
@@ -19,12 +20,21 @@ export function posGenesis(
   return {
     chainId: options.chainId ?? TEST_CHAIN,
     timestamp: options.timestamp ?? GENESIS_TIME,
-    consensus: { type: "pos", slotMs: options.slotMs ?? 1000, finalityDepth: 10 },
+    consensus: {
+      type: "pos",
+      slotMs: options.slotMs ?? 1000,
+      finalityDepth: 10,
+      epochSlots: POS_DEFAULTS.epochSlots,
+      unbondingSlots: 16,
+      slashMillionths: POS_DEFAULTS.slashMillionths,
+      reporterMillionths: POS_DEFAULTS.reporterMillionths,
+    },
     alloc: new Map(),
     validators: new Map(stakes.map(([key, stake]) => [key.address, stake])),
     exchange: [],
     blockReward: 0n,
     minFee: 1n,
+    maxSupply: MAX_AMOUNT,
   };
 }
 
@@ -41,6 +51,7 @@ export function powGenesis(
     exchange: [],
     blockReward: 0n,
     minFee: 1n,
+    maxSupply: MAX_AMOUNT,
   };
 }
 
@@ -66,6 +77,7 @@ export function forgePosBlock(
   const epoch = epochContextOf(
     { header: parent.header, hash: parent.hash, link: parentLink },
     Math.max(slot, parent.header.seal.slot + 1),
+    POS_DEFAULTS.epochSlots,
   );
   const randomness =
     options.randomness ??
@@ -82,7 +94,7 @@ export function forgePosBlock(
       previousHash: parent.hash,
       timestamp: options.timestamp ?? (options.genesisTime ?? GENESIS_TIME) + slot * slotMs,
       forger: key.publicKey,
-      seal: { type: "pos", slot, randomness },
+      seal: { type: "pos", slot, vrfProof: randomness },
     },
     options.transactions ?? [],
     key.privateKey,

@@ -42,7 +42,7 @@ function harness() {
     privateKey: miner.privateKey,
     publicKey: miner.publicKey,
     head: headInfo,
-    selectTransactions: (max) => chain.pool.slice(0, max),
+    selectBody: (max) => ({ transactions: chain.pool.slice(0, max), evidence: [] }),
     submit: async (block) => {
       try {
         engine.verifySealStateless(block);

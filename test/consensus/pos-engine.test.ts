@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { EpochLink, EpochLottery, VerifyContext } from "../../src/consensus/engine.js";
 import { createEngine } from "../../src/consensus/index.js";
 import { PosEngine, slotWinner } from "../../src/consensus/pos/engine.js";
-import { EPOCH_SLOTS, epochOf, sameEpochLink } from "../../src/consensus/pos/epochs.js";
+import { epochOf, sameEpochLink } from "../../src/consensus/pos/epochs.js";
 import { proveRandomness } from "../../src/consensus/pos/randomness.js";
 import {
   POS_CLOCK_DRIFT_MS,
@@ -15,11 +15,14 @@ import { buildValidatorSet } from "../../src/consensus/validators.js";
 import { type Block, sealBlock } from "../../src/core/block.js";
 import { toHex } from "../../src/core/bytes.js";
 import { isValidationError, type RejectCode } from "../../src/core/errors.js";
-import { genesisBlock } from "../../src/core/genesis.js";
+import { genesisBlock, POS_DEFAULTS } from "../../src/core/genesis.js";
 import { type KeyPair, privateKeySeed } from "../../src/core/keys.js";
 import { vrfSecretKey } from "../../src/core/vrf.js";
 import { makeTx, testKey } from "../helpers/ledger.js";
 import { forgePosBlock, GENESIS_TIME, headerReader, posGenesis } from "./helpers.js";
+
+/** The epoch length of the test genesis files (the default). */
+const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
 
 const SLOT_MS = 1000;
 const alice = testKey(1);
@@ -267,7 +270,7 @@ describe("epochs: what a child's lottery derives from its parent", () => {
     const block = forgePosBlock(g, gLink, bob, slot, SLOT_MS);
     const link = engine.verifyHeader(block.header, g.header, ctx(block, GENESIS_TIME + 1e9));
     const linked = { header: block.header, hash: block.hash, link };
-    const epoch = epochOf(slot);
+    const epoch = epochOf(slot, EPOCH_SLOTS);
     const sameEpoch = (epoch + 1) * EPOCH_SLOTS - 1;
     if (sameEpoch > slot) {
       const inside = engine.epochContext(linked, sameEpoch);

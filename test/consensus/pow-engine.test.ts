@@ -111,7 +111,7 @@ describe("PowEngine", () => {
 
   it("rejects a PoS seal on a PoW chain (WrongConsensus)", () => {
     const pos = sealBlock(
-      { ...b1.header, seal: { type: "pos", slot: 1, randomness: new Uint8Array(64) } },
+      { ...b1.header, seal: { type: "pos", slot: 1, vrfProof: new Uint8Array(64) } },
       [],
       miner.privateKey,
     );

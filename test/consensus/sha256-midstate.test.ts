@@ -51,6 +51,7 @@ describe("NonceHasher (the miner's SHA-256 with a midstate)", () => {
             timestamp: 1_764_000_000_000 + height,
             forger: new Uint8Array(32).fill(2),
             txRoot: new Uint8Array(32).fill(3),
+            evidenceRoot: new Uint8Array(32).fill(4),
             seal: { type: "pow", target, nonce },
           };
           const input = powHashInput(header);

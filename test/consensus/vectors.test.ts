@@ -123,6 +123,7 @@ describe("PoW vectors (test/vectors/pow.json)", () => {
         timestamp,
         forger: new Uint8Array(32),
         txRoot: new Uint8Array(32),
+        evidenceRoot: new Uint8Array(32),
         seal: { type: "pow", target: big(v.parentTarget), nonce: 0n },
       });
       const config = {
@@ -146,6 +147,7 @@ describe("PoW vectors (test/vectors/pow.json)", () => {
         timestamp: h.timestamp,
         forger: bytes(h.forger),
         txRoot: bytes(h.txRoot),
+        evidenceRoot: bytes(h.evidenceRoot),
         seal: { type: "pow", target: big(h.target), nonce: 0n },
       };
       const search = new NonceSearch(powHashInput(header), bytes(h.target));

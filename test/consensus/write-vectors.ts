@@ -173,7 +173,7 @@ function epochChain() {
       slot,
       forgerPublicKey: toHex(forger.publicKey),
       hash: block.hashHex,
-      randomness: toHex((block.header.seal as { randomness: Uint8Array }).randomness),
+      vrfProof: toHex((block.header.seal as { vrfProof: Uint8Array }).vrfProof),
       nonce: toHex(link.nonce),
       accumulator: toHex(link.accumulator),
       snapshot: toHex(link.snapshot),
@@ -208,6 +208,7 @@ function powVectors() {
     timestamp,
     forger: key(1).publicKey,
     txRoot: new Uint8Array(32).fill(7),
+    evidenceRoot: new Uint8Array(32).fill(8),
     seal: { type: "pow", target, nonce: 0n },
   });
   const parentTarget = 1n << 230n;
@@ -251,6 +252,7 @@ function powVectors() {
         timestamp: h.timestamp,
         forger: toHex(h.forger),
         txRoot: toHex(h.txRoot),
+        evidenceRoot: toHex(h.evidenceRoot),
         target: hex(target),
       },
       firstNonce: nonce.toString(),

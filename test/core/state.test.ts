@@ -44,7 +44,16 @@ function fresh(): MapState {
 
 function apply(state: MapState, txs: Transaction[]) {
   const stake = totalStake(state.accounts.values());
-  const effects = applyBlockTransactions(state, txs, forger.publicKey, params, stake);
+  const effects = applyBlockTransactions(
+    state,
+    { transactions: txs },
+    {
+      forger: forger.publicKey,
+      slot: undefined,
+      totals: { totalStake: stake, supply: totalSupply(state.accounts.values()) },
+    },
+    params,
+  );
   for (const [address, account] of effects.changes) state.accounts.set(address, account);
   return effects;
 }

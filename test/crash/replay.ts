@@ -12,10 +12,17 @@ import {
   type Genesis,
   genesisAccounts,
   genesisBlock,
+  genesisSupply,
   ledgerParams,
 } from "../../src/core/genesis.js";
 import { type Address, addressFromPublicKey, parseAddress } from "../../src/core/keys.js";
-import { type Account, applyBlockTransactions, totalStake } from "../../src/core/state.js";
+import {
+  type Account,
+  accountsEqual,
+  applyBlockTransactions,
+  totalStake,
+  totalSupply,
+} from "../../src/core/state.js";
 import { decodeValidators, type StoredEpochLink } from "../../src/store/codec.js";
 import { ChainStore } from "../../src/store/store.js";
 
@@ -46,7 +53,7 @@ function sameValidators(a: ValidatorSet, b: ValidatorSet): boolean {
 
 function sameAccount(a: Account | null | undefined, b: Account | null | undefined): boolean {
   if (!a || !b) return !a && !b;
-  return a.balance === b.balance && a.stake === b.stake && a.nonce === b.nonce;
+  return accountsEqual(a, b);
 }
 
 /**
@@ -82,6 +89,7 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
     const snapshots = new Map<string, ValidatorSet>([[g.hashHex, buildValidatorSet(accounts)]]);
     const reader = { getAccount: (a: Address) => accounts.get(a) };
     let minted = 0n;
+    let burned = 0n;
     let parentHash = g.hashHex;
     let mainTransactions = 0;
     const mainHashes = new Set<string>([g.hashHex]);
@@ -132,7 +140,7 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
         if (slotWinner(validators, epoch.nonce, slot) !== addressFromPublicKey(block.header.forger))
           fail(`block ${height} was not forged by its slot's winner`);
         const output =
-          randomnessOutput(block.header.seal.randomness) ?? fail(`randomness of ${height}`);
+          randomnessOutput(block.header.seal.vrfProof) ?? fail(`randomness of ${height}`);
         const link = childEpochLink(epoch, output);
         if (!sameLink(info.link, link))
           fail(`epoch link of block ${height} differs from the replay`);
@@ -143,20 +151,25 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
       // Signatures do not change the state; the chain verified them when it imported the block.
       const effects = applyBlockTransactions(
         reader,
-        block.transactions,
-        block.header.forger,
+        block,
+        {
+          forger: block.header.forger,
+          slot,
+          totals: { totalStake: stake, supply: genesisSupply(genesis) + minted - burned },
+        },
         params,
-        stake,
         () => true,
       );
       const undo = store.undo(hash) ?? fail(`main-chain block ${height} has no undo data`);
       if (undo.minted !== effects.minted) fail(`undo of block ${height}: minted differs`);
+      if (undo.burned !== effects.burned) fail(`undo of block ${height}: burned differs`);
       if (undo.accounts.length !== effects.undo.size) fail(`undo of block ${height}: size differs`);
       for (const [address, before] of undo.accounts)
         if (!sameAccount(before, effects.undo.get(address)))
           fail(`undo of block ${height}: account ${address} differs`);
       for (const [address, account] of effects.changes) accounts.set(address, account);
       minted += effects.minted;
+      burned += effects.burned;
       parentHash = hash;
     }
     if (parentHash !== headHash) fail("the main chain does not end at the head");
@@ -168,6 +181,9 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
       if (!sameAccount(stored.get(address), account))
         fail(`account ${address} differs from the replay`);
     if (store.minted() !== minted) fail(`minted counter ${store.minted()}, replay ${minted}`);
+    if (store.burned() !== burned) fail(`burned counter ${store.burned()}, replay ${burned}`);
+    if (totalSupply(accounts.values()) !== genesisSupply(genesis) + minted - burned)
+      fail("the replayed supply is not genesis plus minted less burned");
 
     const indexed = await store.hashesOf("tx");
     if (indexed.length !== mainTransactions)

@@ -115,7 +115,15 @@ describe("lotchain CLI without a node", () => {
       blockReward: 2n,
       minFee: 1n,
     });
-    expect(g.consensus).toEqual({ type: "pos", slotMs: 250, finalityDepth: 8 });
+    expect(g.consensus).toEqual({
+      type: "pos",
+      slotMs: 250,
+      finalityDepth: 8,
+      epochSlots: 8,
+      unbondingSlots: 16,
+      slashMillionths: 1_000_000,
+      reporterMillionths: 100_000,
+    });
     expect(g.validators.get(address)).toBe(10n);
     expect(JSON.parse(r.stdout).genesisHash).toMatch(/^[0-9a-f]{64}$/);
     const pow = join(dir, "pow.json");

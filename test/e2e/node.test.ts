@@ -141,6 +141,8 @@ describe("a node process", () => {
       stake: "100",
       nonce: 4,
       pendingNonce: 4,
+      unbonding: [],
+      slashed: false,
     });
     const before = (await getJson(`${node.apiUrl}/v1/status`)).body;
     expect(await node.stop()).toBe(0);

@@ -17,6 +17,9 @@ export function testParams(overrides: Partial<LedgerParams> = {}): LedgerParams 
     blockReward: 0n,
     exchange: new Set<string>(),
     keepPositiveStake: false,
+    maxSupply: (1n << 64n) - 1n,
+    unbondingSlots: undefined,
+    slashing: undefined,
     ...overrides,
   };
 }

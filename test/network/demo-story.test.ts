@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EPOCH_SLOTS, epochOf } from "../../src/consensus/index.js";
+import { epochOf } from "../../src/consensus/index.js";
+import { POS_DEFAULTS } from "../../src/core/genesis.js";
 import { parsePrivateKeyPem } from "../../src/core/keys.js";
 import {
   account,
@@ -13,6 +14,9 @@ import {
   useClusters,
 } from "../helpers/cluster.js";
 import { REPO } from "../helpers/node-process.js";
+
+/** The epoch length of the test genesis files (the default). */
+const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
 
 const devnetKey = (name: string) =>
   parsePrivateKeyPem(readFileSync(join(REPO, "devnet", "keys", `${name}PrivateKey.pem`), "utf8"));
@@ -77,11 +81,11 @@ describe("the seed's story on two nodes", () => {
     const staked = story.steps.find((s: any) => s.type === "STAKE").height;
     await heightsReach([n1, n2], staked + 4 * EPOCH_SLOTS, 60_000);
     const around = await blocks(n2, staked, staked + 4 * EPOCH_SLOTS);
-    const stakeEpoch = epochOf(around[0]!.slot!);
-    const next = around.find((b) => epochOf(b.slot!) > stakeEpoch);
+    const stakeEpoch = epochOf(around[0]!.slot!, EPOCH_SLOTS);
+    const next = around.find((b) => epochOf(b.slot!, EPOCH_SLOTS) > stakeEpoch);
     expect(next, "a block in a later epoch").toBeDefined();
-    const activation = epochOf(next!.slot!) + 1;
-    const first = around.find((b) => epochOf(b.slot!) >= activation);
+    const activation = epochOf(next!.slot!, EPOCH_SLOTS) + 1;
+    const first = around.find((b) => epochOf(b.slot!, EPOCH_SLOTS) >= activation);
     expect(first, "a block of the epoch alice's stake joins").toBeDefined();
     const from = first!.height;
     const to = from + COUNTED_BLOCKS - 1;

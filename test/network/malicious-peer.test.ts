@@ -10,6 +10,7 @@ import {
 } from "../../src/consensus/index.js";
 import { type Block, makeBlock, sealBlock } from "../../src/core/block.js";
 import { parseHex } from "../../src/core/bytes.js";
+import { POS_DEFAULTS } from "../../src/core/genesis.js";
 import { privateKeySeed } from "../../src/core/keys.js";
 import { makeTransaction } from "../../src/core/transaction.js";
 import { vrfSecretKey } from "../../src/core/vrf.js";
@@ -33,6 +34,9 @@ import {
   useClusters,
 } from "../helpers/cluster.js";
 import { makeTx, testKey } from "../helpers/ledger.js";
+
+/** The epoch length of the test genesis files (the default). */
+const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
 
 const CHAIN = "lotchain-net-evil";
 const SLOT_MS = 100;
@@ -111,9 +115,9 @@ describe("a peer that sends invalid blocks and transactions", () => {
     const evilVrf = vrfSecretKey(privateKeySeed(evilKey.privateKey));
     // A valid VRF proof for the slot's epoch on the genesis branch: only the lottery refuses it.
     const epochNonce = (slot: number) =>
-      epochOf(slot) === 0
+      epochOf(slot, EPOCH_SLOTS) === 0
         ? parent.randomness
-        : nextEpochNonce(parent.randomness, EMPTY_ACCUMULATOR, epochOf(slot));
+        : nextEpochNonce(parent.randomness, EMPTY_ACCUMULATOR, epochOf(slot, EPOCH_SLOTS));
     const blockAt = (slot: number): Block =>
       sealBlock(
         {
@@ -125,7 +129,7 @@ describe("a peer that sends invalid blocks and transactions", () => {
           seal: {
             type: "pos",
             slot,
-            randomness: proveRandomness(CHAIN, slot, epochNonce(slot), evilVrf),
+            vrfProof: proveRandomness(CHAIN, slot, epochNonce(slot), evilVrf),
           },
         },
         [],

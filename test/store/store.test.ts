@@ -42,7 +42,7 @@ function testBlock(height: number, parent: Uint8Array, txCount = 2) {
       previousHash: parent,
       timestamp: 1_735_689_600_000 + height,
       forger: alice.publicKey,
-      seal: { type: "pos", slot: height, randomness: new Uint8Array(80).fill(height) },
+      seal: { type: "pos", slot: height, vrfProof: new Uint8Array(80).fill(height) },
     },
     txs,
     alice.privateKey,
@@ -102,6 +102,7 @@ describe("value codecs", () => {
         [bob.address, null],
       ] as [string, { balance: bigint; stake: bigint; nonce: number } | null][],
       minted: 12n,
+      burned: 5n,
     };
     expect(decodeUndo(encodeUndo(undo))).toEqual(undo);
   });
@@ -140,7 +141,7 @@ describe("ChainStore", () => {
         })
         .setMainHash(height, block.hash)
         .indexTransactions(block)
-        .putUndo(block.hash, { accounts: [[alice.address, null]], minted: 1n });
+        .putUndo(block.hash, { accounts: [[alice.address, null]], minted: 1n, burned: 0n });
     }
     batch.putBlock(side, { height: 2, parentHash: b1.hash, score: 2n, validity: "unknown" });
     batch.setHead(b2.hash);
@@ -168,7 +169,11 @@ describe("ChainStore", () => {
     expect(await store.mainHashes(2, 1)).toEqual([b2.hashHex]);
     expect((await store.children(b1.hashHex)).sort()).toEqual([b2.hashHex, side.hashHex].sort());
     expect(store.txLocation(b2.transactions[1]!.id)).toEqual({ blockHash: b2.hashHex, index: 1 });
-    expect(store.undo(b1.hashHex)).toEqual({ accounts: [[alice.address, null]], minted: 1n });
+    expect(store.undo(b1.hashHex)).toEqual({
+      accounts: [[alice.address, null]],
+      minted: 1n,
+      burned: 0n,
+    });
     const accounts = await store.loadAccounts();
     expect(accounts.get(alice.address)).toEqual({ balance: 5n, stake: 1n, nonce: 2 });
     expect(accounts.size).toBe(2);

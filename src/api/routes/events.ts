@@ -12,7 +12,7 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 export const MAX_EVENT_CLIENTS = 256;
 
 /**
- * Server-sent events: `block`, `transaction` and `reorg`, as they happen. One set of listeners on
+ * Server-sent events: `block`, `transaction`, `reorg` and `slashing`, as they happen. One set of listeners on
  * the node serves every client: each event is serialised once and written to every stream. The
  * streams end when the server closes (an open explorer page must not keep a node from stopping).
  */
@@ -35,6 +35,7 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi): void {
   const onTx = (tx: NodeEvents["transaction"][0]) =>
     broadcast("transaction", () => transactionToJson(tx));
   const onReorg = (reorg: NodeEvents["reorg"][0]) => broadcast("reorg", () => reorg);
+  const onSlashing = (slashing: NodeEvents["slashing"][0]) => broadcast("slashing", () => slashing);
   const keepalive = setInterval(() => {
     for (const res of clients) res.write(": keepalive\n\n");
   }, KEEPALIVE_MS);
@@ -42,6 +43,7 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi): void {
   node.events.on("block", onBlock);
   node.events.on("transaction", onTx);
   node.events.on("reorg", onReorg);
+  node.events.on("slashing", onSlashing);
 
   // Before the server waits for its connections to end: end ours.
   app.addHook("preClose", async () => {
@@ -53,11 +55,14 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi): void {
     node.events.off("block", onBlock);
     node.events.off("transaction", onTx);
     node.events.off("reorg", onReorg);
+    node.events.off("slashing", onSlashing);
   });
 
   app.get(
     "/v1/events",
-    { schema: { tags: ["v1"], summary: "server-sent events: block, transaction, reorg" } },
+    {
+      schema: { tags: ["v1"], summary: "server-sent events: block, transaction, reorg, slashing" },
+    },
     (request, reply) => {
       if (clients.size >= MAX_EVENT_CLIENTS)
         throw new HttpError(

@@ -16,7 +16,7 @@ import { childEpochLink, epochContextOf, epochOf, genesisEpochLink } from "./epo
 import { PosForger } from "./forger.js";
 import { slotWinner } from "./lottery.js";
 import { RANDOMNESS_BYTES, verifyRandomness } from "./randomness.js";
-import { posClockDriftMs, type SlotClock, slotClock, slotStart } from "./slots.js";
+import { posClockDriftMs, type SlotClock, slotClock, slotOf, slotStart } from "./slots.js";
 
 export { slotWinner } from "./lottery.js";
 
@@ -34,6 +34,7 @@ export class PosEngine implements Engine {
   readonly finalityDepth: number;
   readonly clockDriftMs: number;
   readonly clock: SlotClock;
+  readonly epochSlots: number;
   private readonly chainId: string;
 
   constructor(genesis: Genesis) {
@@ -41,13 +42,14 @@ export class PosEngine implements Engine {
     const config: PosConfig = genesis.consensus;
     this.chainId = genesis.chainId;
     this.finalityDepth = config.finalityDepth;
+    this.epochSlots = config.epochSlots;
     this.clock = slotClock(genesis.timestamp, config);
     this.clockDriftMs = posClockDriftMs(config.slotMs);
   }
 
   verifySealStateless(block: Block): void {
     const seal = posSeal(block.header, "block");
-    if (seal.randomness.length !== RANDOMNESS_BYTES)
+    if (seal.vrfProof.length !== RANDOMNESS_BYTES)
       reject("BadRandomness", `randomness must be a ${RANDOMNESS_BYTES}-byte VRF proof`);
   }
 
@@ -61,7 +63,7 @@ export class PosEngine implements Engine {
 
   epochContext(parent: LinkedHeader, slot: number): EpochContext {
     posSeal(parent.header, "parent");
-    return epochContextOf(parent, slot);
+    return epochContextOf(parent, slot, this.epochSlots);
   }
 
   // Cheapest checks first; the VRF proof (the only costly one) comes last.
@@ -71,7 +73,7 @@ export class PosEngine implements Engine {
     const lottery = ctx.lottery;
     if (!lottery) throw new Error("a PoS header is verified against its epoch's lottery");
     const { epoch, validators } = lottery;
-    if (epoch.epoch !== epochOf(seal.slot))
+    if (epoch.epoch !== epochOf(seal.slot, this.epochSlots))
       throw new Error(`the lottery of epoch ${epoch.epoch} does not hold slot ${seal.slot}`);
     if (validators.total <= 0n) reject("WrongForger", "the epoch's snapshot has no validators");
     const winner = slotWinner(validators, epoch.nonce, seal.slot);
@@ -81,7 +83,7 @@ export class PosEngine implements Engine {
       this.chainId,
       seal.slot,
       epoch.nonce,
-      seal.randomness,
+      seal.vrfProof,
       header.forger,
     );
     if (!output)
@@ -104,9 +106,24 @@ export class PosEngine implements Engine {
       reject("FutureBlock", `slot ${seal.slot} starts at ${start}, after now (${now})`);
   }
 
-  /** Longest chain: every block weighs 1 (ties are broken by the chain, deterministically). */
+  /** Longest chain: every block weighs 1 (ties: the earlier slot, then the lower hash). */
   score(_header: BlockHeader, parentScore: bigint): bigint {
     return parentScore + 1n;
+  }
+
+  /**
+   * A block that arrives after its slot ended (plus the clock drift allowed between nodes) was
+   * withheld or sent late on purpose: it may extend the chain, but never displace a head of the
+   * same length, so that a winner of a later slot cannot orphan an honest block by timing.
+   */
+  slotAt(now: number): number {
+    return slotOf(this.clock, now);
+  }
+
+  arrivedLate(header: BlockHeader, arrivalMs: number): boolean {
+    const seal = posSeal(header, "block");
+    const end = slotStart(this.clock, seal.slot + 1);
+    return end !== undefined && arrivalMs > end + this.clockDriftMs;
   }
 
   createProducer(deps: ProducerDeps): BlockProducer {

@@ -7,7 +7,7 @@ import type { EpochContext, EpochLink, LinkedHeader } from "../engine.js";
 /**
  * Epochs: why neither stakes nor randomness can be steered.
  *
- * Slots are grouped in epochs of EPOCH_SLOTS. On a branch, let P be the last block before epoch
+ * Slots are grouped in epochs of `epochSlots` (a genesis parameter). On a branch, let P be the last block before epoch
  * e. Every slot s of epoch e draws its winner with
  *   - the validators of the snapshot of e: the state after the last block before P's epoch
  *     (the genesis state while there is none), and
@@ -35,17 +35,17 @@ import type { EpochContext, EpochLink, LinkedHeader } from "../engine.js";
  * A consequence: a STAKE or UNSTAKE in epoch x counts from the epoch after the next epoch with a
  * block, x + 2 on a chain with blocks in every epoch.
  */
-export const EPOCH_SLOTS = 8;
 
 /** The accumulator of an epoch without blocks yet. */
 export const EMPTY_ACCUMULATOR = new Uint8Array(32);
 
-export function epochOf(slot: number): number {
-  return Math.floor(slot / EPOCH_SLOTS);
+/** The epoch of a slot, with epochs of `epochSlots` slots (genesis `consensus.epochSlots`). */
+export function epochOf(slot: number, epochSlots: number): number {
+  return Math.floor(slot / epochSlots);
 }
 
-export function epochStartSlot(epoch: number): number {
-  return epoch * EPOCH_SLOTS;
+export function epochStartSlot(epoch: number, epochSlots: number): number {
+  return epoch * epochSlots;
 }
 
 /** The accumulator after one more block's VRF output. */
@@ -71,7 +71,7 @@ export function nextEpochNonce(
 export function genesisEpochLink(genesis: Block): EpochLink {
   if (genesis.header.seal.type !== "pos") throw new Error("not a PoS genesis block");
   return {
-    nonce: genesis.header.seal.randomness,
+    nonce: genesis.header.seal.vrfProof,
     accumulator: EMPTY_ACCUMULATOR,
     snapshot: genesis.hash,
     lastBeforeEpoch: genesis.hash,
@@ -79,12 +79,16 @@ export function genesisEpochLink(genesis: Block): EpochLink {
 }
 
 /** The epoch of a child of `parent` in `slot`; SlotNotAfterParent unless the slot is later. */
-export function epochContextOf(parent: LinkedHeader, slot: number): EpochContext {
+export function epochContextOf(
+  parent: LinkedHeader,
+  slot: number,
+  epochSlots: number,
+): EpochContext {
   const link = parent.link;
   if (!link || parent.header.seal.type !== "pos")
     throw new Error("a PoS parent needs its epoch link");
-  const epoch = epochOf(slot);
-  const parentEpoch = epochOf(parent.header.seal.slot);
+  const epoch = epochOf(slot, epochSlots);
+  const parentEpoch = epochOf(parent.header.seal.slot, epochSlots);
   if (slot <= parent.header.seal.slot)
     reject(
       "SlotNotAfterParent",

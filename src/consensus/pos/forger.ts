@@ -1,8 +1,8 @@
-import { MAX_BLOCK_TRANSACTIONS, sealBlock } from "../../core/block.js";
+import { MAX_BLOCK_EVIDENCE, MAX_BLOCK_TRANSACTIONS, sealBlock } from "../../core/block.js";
 import { equalBytes, toHex } from "../../core/bytes.js";
 import { type Address, addressFromPublicKey, privateKeySeed } from "../../core/keys.js";
 import { type VrfSecretKey, vrfSecretKey } from "../../core/vrf.js";
-import { transactionsThatFit } from "../block-space.js";
+import { evidenceBytes, transactionsThatFit } from "../block-space.js";
 import type {
   BlockProducer,
   EpochLottery,
@@ -108,8 +108,11 @@ export class PosForger implements BlockProducer {
     if (this.deps.paused?.()) return;
     const lottery = this.wins(head, slot);
     if (!lottery) return;
-    const transactions = transactionsThatFit(this.deps.selectTransactions(MAX_BLOCK_TRANSACTIONS));
-    if (transactions.length === 0 && !this.deps.forgeEmptyBlocks) {
+    const body = this.deps.selectBody(MAX_BLOCK_TRANSACTIONS, slot);
+    const evidence = body.evidence.slice(0, MAX_BLOCK_EVIDENCE);
+    const transactions = transactionsThatFit(body.transactions, evidenceBytes(evidence));
+    // Evidence is worth a block of its own: a fault is punished before the stake can leave.
+    if (transactions.length === 0 && evidence.length === 0 && !this.deps.forgeEmptyBlocks) {
       if (this.lastIdleSlot !== slot)
         this.deps.log.debug({ slot }, "won the slot; no transactions to forge yet");
       this.lastIdleSlot = slot;
@@ -126,15 +129,19 @@ export class PosForger implements BlockProducer {
         seal: {
           type: "pos",
           slot,
-          randomness: proveRandomness(this.chainId, slot, lottery.epoch.nonce, this.vrfKey),
+          vrfProof: proveRandomness(this.chainId, slot, lottery.epoch.nonce, this.vrfKey),
         },
       },
       transactions,
       this.deps.privateKey,
+      evidence,
     );
     this.counts.produced++;
     const where = { height: block.header.height, slot, hash: block.hashHex };
-    this.deps.log.info({ ...where, transactions: transactions.length }, "forged block");
+    this.deps.log.info(
+      { ...where, transactions: transactions.length, evidence: evidence.length },
+      "forged block",
+    );
     this.deps.submit(block).catch((e: unknown) => {
       const reason = e instanceof Error ? e.message : String(e);
       this.deps.log.warn({ ...where, reason }, "forged block was not imported");

@@ -98,6 +98,15 @@ export class PowEngine implements Engine {
     return parentScore + workOfTarget(powSeal(header, "block").target);
   }
 
+  /** Equal work is rare under PoW; ties go by the lower hash, whenever a block arrives. */
+  arrivedLate(): boolean {
+    return false;
+  }
+
+  slotAt(): undefined {
+    return undefined;
+  }
+
   createProducer(deps: ProducerDeps): BlockProducer {
     return new PowMiner(this.chainId, this.config, deps);
   }

@@ -1,8 +1,13 @@
 import { Worker } from "node:worker_threads";
-import { type BlockHeader, MAX_BLOCK_TRANSACTIONS, sealBlock } from "../../core/block.js";
+import {
+  type BlockHeader,
+  computeEvidenceRoot,
+  computeTxRoot,
+  MAX_BLOCK_TRANSACTIONS,
+  sealBlock,
+} from "../../core/block.js";
 import { bigIntToBytes, toHex } from "../../core/bytes.js";
 import type { PowConfig } from "../../core/genesis.js";
-import { merkleRoot } from "../../core/merkle.js";
 import type { Transaction } from "../../core/transaction.js";
 import { workerUrl } from "../../util/worker-url.js";
 import { transactionsThatFit } from "../block-space.js";
@@ -153,14 +158,17 @@ export class PowMiner implements BlockProducer {
       this.deps.log.debug({ parent: parent.timestamp, now }, "head is ahead of this clock");
       return undefined;
     }
-    const transactions = transactionsThatFit(this.deps.selectTransactions(MAX_BLOCK_TRANSACTIONS));
+    const transactions = transactionsThatFit(
+      this.deps.selectBody(MAX_BLOCK_TRANSACTIONS, undefined).transactions,
+    );
     const header: BlockHeader = {
       chainId: this.chainId,
       height: parent.height + 1,
       previousHash: head.hash,
       timestamp,
       forger: this.deps.publicKey,
-      txRoot: merkleRoot(transactions.map((tx) => tx.id)),
+      txRoot: computeTxRoot(transactions),
+      evidenceRoot: computeEvidenceRoot([]),
       seal: { type: "pow", target, nonce: 0n },
     };
     return { job: ++this.jobs, header, target, transactions };
@@ -200,7 +208,7 @@ export class PowMiner implements BlockProducer {
 
   private seal(template: Template, nonce: bigint): void {
     this.template = undefined;
-    const { txRoot: _, ...header } = template.header;
+    const { txRoot: _t, evidenceRoot: _e, ...header } = template.header;
     const block = sealBlock(
       { ...header, seal: { type: "pow", target: template.target, nonce } },
       template.transactions,
