@@ -1,122 +1,203 @@
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { blockTreeView, LOTTERY_MAX_SLOTS, lotteryView, networkView } from "./explorer-data.js";
+import type { NodeApi } from "./ports.js";
+import { errorResponses } from "./schemas.js";
+
 /**
- * The block explorer: one self-contained page that reads the node's own /v1 API and follows
- * /v1/events live. No build step and no outside resources, so it works offline on a devnet.
+ * The block explorer: a page of plain ES modules (src/api/explorer/) that reads the node's own
+ * API and follows /v1/events live, and the few libraries it imports, served from this package's
+ * node_modules. Nothing comes from outside the node, so it works on an offline devnet; no build
+ * step either. Every file is read and gzipped once, at start.
  */
-export const EXPLORER_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>lotchain explorer</title>
-<style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1d232b; }
-  header { background: #1d232b; color: #fff; padding: 12px 20px; display: flex; gap: 20px; align-items: center; flex-wrap: wrap; }
-  header h1 { font-size: 18px; margin: 0; }
-  header .stat { opacity: .85; }
-  main { padding: 16px 20px; display: grid; gap: 16px; grid-template-columns: minmax(0, 2fr) minmax(0, 1fr); }
-  section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; padding: 12px 16px; min-width: 0; }
-  h2 { font-size: 15px; margin: 0 0 8px; }
-  table { width: 100%; border-collapse: collapse; }
-  td, th { text-align: left; padding: 4px 6px; border-bottom: 1px solid #eef0f3; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; max-width: 260px; }
-  code, .mono { font-family: ui-monospace, monospace; font-size: 12px; }
-  a { color: #0b62c4; cursor: pointer; text-decoration: none; }
-  form { display: flex; gap: 8px; }
-  input { flex: 1; padding: 6px 8px; font: inherit; }
-  pre { white-space: pre-wrap; word-break: break-all; font-size: 12px; background: #f6f7f9; padding: 8px; max-height: 480px; overflow: auto; }
-  .err { color: #b00020; }
-  @media (max-width: 800px) { main { grid-template-columns: 1fr; } }
-</style>
-</head>
-<body>
-<header>
-  <h1>lotchain explorer</h1>
-  <span class="stat" id="chain">…</span>
-  <span class="stat">height <b id="height">…</b></span>
-  <span class="stat">finalized <b id="finalized">…</b></span>
-  <span class="stat">peers <b id="peers">…</b></span>
-  <span class="stat">mempool <b id="mempool">…</b></span>
-  <span class="stat" id="sync"></span>
-</header>
-<main>
-  <section>
-    <h2>Latest blocks</h2>
-    <table><thead><tr><th>height</th><th>hash</th><th>txs</th><th>forger</th><th>time</th></tr></thead>
-    <tbody id="blocks"></tbody></table>
-  </section>
-  <section>
-    <h2>Search</h2>
-    <form id="search"><input id="q" placeholder="height, block hash, transaction id or address" aria-label="search"><button>Go</button></form>
-    <div id="result"></div>
-    <h2 style="margin-top:16px">Validators</h2>
-    <table><tbody id="validators"></tbody></table>
-    <p><a href="/docs">API docs</a> · <a href="/openapi.json">OpenAPI</a> · <a href="/metrics">metrics</a></p>
-  </section>
-</main>
-<script>
-const $ = (id) => document.getElementById(id);
-const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-const short = (h) => h.length > 20 ? h.slice(0, 10) + "…" + h.slice(-6) : h;
-async function api(path) {
-  const res = await fetch(path);
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.message || res.statusText);
-  return body;
+
+/** The explorer's own files: this package's src/api/explorer (from src/ under vitest, or dist/). */
+function explorerDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, "explorer"), join(here, "../../../src/api/explorer")];
+  const found = candidates.find((dir) => existsSync(join(dir, "index.html")));
+  if (!found) throw new Error(`explorer assets not found (looked in ${candidates.join(", ")})`);
+  return found;
 }
-function show(title, value) {
-  $("result").innerHTML = "<h2>" + esc(title) + "</h2><pre>" + esc(JSON.stringify(value, null, 2)) + "</pre>";
-}
-function blockRow(b) {
-  return "<tr><td>" + b.height + "</td><td class=mono><a data-q='" + b.hash + "'>" + short(b.hash) +
-    "</a></td><td>" + b.transactions.length + "</td><td class=mono>" + short(b.forger) + "</td><td>" +
-    new Date(b.timestamp).toLocaleTimeString() + "</td></tr>";
-}
-async function refreshStatus() {
-  const s = await api("/v1/status");
-  $("chain").textContent = s.chainId + " · " + s.consensus.toUpperCase();
-  $("height").textContent = s.height;
-  $("finalized").textContent = s.finalizedHeight;
-  $("peers").textContent = s.peers;
-  $("mempool").textContent = s.mempoolSize;
-  $("sync").textContent = s.syncing ? "syncing to " + s.syncTargetHeight : "";
-  return s;
-}
-async function refreshBlocks() {
-  const s = await refreshStatus();
-  const from = Math.max(0, s.height - 19);
-  const { blocks } = await api("/v1/blocks?from=" + from + "&limit=20");
-  $("blocks").innerHTML = blocks.reverse().map(blockRow).join("");
-  const v = await api("/v1/validators");
-  $("validators").innerHTML = v.validators.map((x) => "<tr><td class=mono><a data-q='" + x.address + "'>" +
-    short(x.address) + "</a></td><td>" + esc(x.stake) + "</td><td>" + (x.shareMillionths / 10000).toFixed(2) + "%</td></tr>").join("");
-}
-async function search(q) {
-  q = q.trim();
-  try {
-    if (/^lc1/.test(q)) return show("Account", await api("/v1/accounts/" + encodeURIComponent(q)));
-    if (/^[0-9]+$/.test(q) || ["head", "genesis", "finalized"].includes(q)) return show("Block", await api("/v1/blocks/" + q));
-    if (/^[0-9a-fA-F]{64}$/.test(q)) {
-      try { return show("Block", await api("/v1/blocks/" + q)); } catch {}
-      return show("Transaction", await api("/v1/transactions/" + q));
-    }
-    throw new Error("enter a height, a hash, a transaction id or an lc1… address");
-  } catch (e) {
-    $("result").innerHTML = "<p class=err>" + esc(e.message) + "</p>";
+
+/**
+ * The libraries the page imports, by the specifier its modules use, and the files of each that
+ * may be served (a module's relative imports must be listed too). Served at /vendor/<package>/.
+ */
+const VENDOR: Record<string, { specifier: string; entry: string; files: string[] }> = {
+  "d3-force": { specifier: "d3-force", entry: "dist/d3-force.min.mjs", files: [] },
+  "d3-quadtree": { specifier: "d3-quadtree", entry: "dist/d3-quadtree.min.mjs", files: [] },
+  "d3-dispatch": { specifier: "d3-dispatch", entry: "dist/d3-dispatch.min.mjs", files: [] },
+  "d3-timer": { specifier: "d3-timer", entry: "dist/d3-timer.min.mjs", files: [] },
+  uplot: { specifier: "uplot", entry: "dist/uPlot.esm.js", files: ["dist/uPlot.min.css"] },
+  "@noble/hashes": {
+    specifier: "@noble/hashes/sha2.js",
+    entry: "sha2.js",
+    files: ["_md.js", "_u64.js", "utils.js"],
+  },
+  "@scure/base": { specifier: "@scure/base", entry: "index.js", files: [] },
+};
+
+/** The directory of an installed package (found the way Node resolves it from here). */
+function packageDir(name: string): string {
+  let dir = dirname(fileURLToPath(import.meta.resolve(name)));
+  while (!existsSync(join(dir, "package.json")) || !dir.endsWith(name)) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`cannot find the directory of package ${name}`);
+    dir = up;
   }
+  return dir;
 }
-$("search").addEventListener("submit", (e) => { e.preventDefault(); search($("q").value); });
-document.addEventListener("click", (e) => {
-  const q = e.target.getAttribute && e.target.getAttribute("data-q");
-  if (q) { $("q").value = q; search(q); }
-});
-refreshBlocks().catch((e) => { $("result").innerHTML = "<p class=err>" + esc(e.message) + "</p>"; });
-const events = new EventSource("/v1/events");
-let pending = null;
-const soon = () => { if (!pending) pending = setTimeout(() => { pending = null; refreshBlocks().catch(() => {}); }, 300); };
-events.addEventListener("block", soon);
-events.addEventListener("reorg", soon);
-events.addEventListener("transaction", () => refreshStatus().catch(() => {}));
-setInterval(() => refreshStatus().catch(() => {}), 5000);
-</script>
-</body>
-</html>
-`;
+
+interface Asset {
+  type: string;
+  raw: Buffer;
+  gzip: Buffer;
+  etag: string;
+}
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+};
+
+function asset(path: string, content?: string): Asset {
+  const raw = content === undefined ? readFileSync(path) : Buffer.from(content);
+  const ext = path.slice(path.lastIndexOf("."));
+  return {
+    type: TYPES[ext] ?? "application/octet-stream",
+    raw,
+    gzip: gzipSync(raw, { level: 9 }),
+    etag: `"${createHash("sha256").update(raw).digest("base64url").slice(0, 22)}"`,
+  };
+}
+
+/** Every file the page may load, by URL path; and the page itself with its import map. */
+function loadAssets(): { files: Map<string, Asset>; page: Asset; csp: string } {
+  const files = new Map<string, Asset>();
+  const dir = explorerDir();
+  for (const name of readdirSync(dir))
+    if (name !== "index.html" && /\.(js|css|svg)$/.test(name))
+      files.set(`/explorer/${name}`, asset(join(dir, name)));
+  const imports: Record<string, string> = {};
+  for (const [name, v] of Object.entries(VENDOR)) {
+    const root = packageDir(name);
+    for (const file of [v.entry, ...v.files])
+      files.set(`/vendor/${name}/${file}`, asset(join(root, file)));
+    imports[v.specifier] = `/vendor/${name}/${v.entry}`;
+  }
+  // The import map is an inline script: the policy allows exactly this one by its hash.
+  const importMap = JSON.stringify({ imports });
+  const mapHash = createHash("sha256").update(importMap).digest("base64");
+  const html = readFileSync(join(dir, "index.html"), "utf8").replace(
+    "<!--importmap-->",
+    `<script type="importmap">${importMap}</script>`,
+  );
+  const csp = [
+    "default-src 'self'",
+    `script-src 'self' 'sha256-${mapHash}'`,
+    // uPlot sizes its elements with style attributes.
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  return { files, page: asset("index.html", html), csp };
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, a: Asset, csp?: string) {
+  reply.header("etag", a.etag).header("cache-control", "no-cache").type(a.type);
+  reply.header("x-content-type-options", "nosniff").header("vary", "accept-encoding");
+  if (csp) reply.header("content-security-policy", csp);
+  if (request.headers["if-none-match"] === a.etag) return reply.code(304).send();
+  if (/\bgzip\b/.test(String(request.headers["accept-encoding"] ?? "")))
+    return reply.header("content-encoding", "gzip").send(a.gzip);
+  return reply.send(a.raw);
+}
+
+/** Paths of the page (it routes them itself): shareable links to a block, transaction, account. */
+export const EXPLORER_PAGES = ["/", "/block/:id", "/tx/:id", "/account/:address"];
+
+/** The explorer's page, files and the three views' data routes. */
+export function registerExplorer(app: FastifyInstance, node: NodeApi): void {
+  const { files, page, csp } = loadAssets();
+  let lastLottery: { key: string; view: ReturnType<typeof lotteryView> } | undefined;
+  for (const path of EXPLORER_PAGES)
+    app.get(path, { schema: { hide: true } }, (request, reply) => send(request, reply, page, csp));
+  app.get<{ Params: { "*": string } }>(
+    "/explorer/*",
+    { schema: { hide: true } },
+    (request, reply) => {
+      const a = files.get(request.url.split("?")[0]!);
+      return a ? send(request, reply, a) : reply.callNotFound();
+    },
+  );
+  app.get("/vendor/*", { schema: { hide: true } }, (request, reply) => {
+    const a = files.get(request.url.split("?")[0]!);
+    return a ? send(request, reply, a) : reply.callNotFound();
+  });
+
+  app.get<{ Querystring: { depth: number } }>(
+    "/v1/chain/tree",
+    {
+      schema: {
+        tags: ["explorer"],
+        summary: "the last blocks of the main chain and the side branches off them",
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { depth: { type: "integer", minimum: 1, maximum: 500, default: 32 } },
+        },
+        response: errorResponses(400),
+      },
+    },
+    async (request) => blockTreeView(node.chain, request.query.depth),
+  );
+
+  app.get<{ Querystring: { slots: number } }>(
+    "/v1/lottery",
+    {
+      schema: {
+        tags: ["explorer"],
+        summary:
+          "PoS: winners of recent slots, each validator's lots, share, wins and expected wins, and a chi-squared test",
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            slots: { type: "integer", minimum: 1, maximum: LOTTERY_MAX_SLOTS, default: 1000 },
+          },
+        },
+        response: errorResponses(400),
+      },
+    },
+    async (request) => {
+      // One answer per head, slot and window: an open page per viewer asks after every block.
+      const slotMs = node.genesis.consensus.type === "pos" ? node.genesis.consensus.slotMs : 1;
+      const key = `${node.chain.head.hashHex} ${Math.floor(Date.now() / slotMs)} ${request.query.slots}`;
+      if (lastLottery?.key !== key)
+        lastLottery = { key, view: lotteryView(node, request.query.slots) };
+      return lastLottery.view;
+    },
+  );
+
+  app.get(
+    "/v1/network",
+    {
+      schema: {
+        tags: ["explorer"],
+        summary: "this node, the nodes it knows with their heads, and the links between them",
+      },
+    },
+    async () => networkView(node),
+  );
+}

@@ -1,6 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { Registry } from "prom-client";
-import type { ValidatorSet } from "../consensus/engine.js";
+import type { EpochLottery, ValidatorSet } from "../consensus/engine.js";
 import type { Block } from "../core/block.js";
 import type { Genesis } from "../core/genesis.js";
 import type { Address } from "../core/keys.js";
@@ -28,6 +28,10 @@ export interface ChainReader {
   ): Promise<{ tx: Transaction; height: number; blockHash: string; index: number }[]>;
   /** The account as the next block sees it (released unbonding stake in its balance). */
   accountNow(address: Address): Account | undefined;
+  getBlockByHash(hash: string): Promise<Block | undefined>;
+  getChildren(hash: string): Promise<string[]>;
+  /** The lottery of a child of `parent` in `slot` (PoS); undefined under PoW. */
+  lotteryAfter(parent: Block, slot: number): EpochLottery | undefined;
   validators(): ValidatorSet;
   /** Addresses that were ever slashed. */
   slashedAddresses(): ReadonlySet<Address>;
@@ -54,6 +58,20 @@ export interface NetworkStatus {
   syncing: boolean;
   syncTargetHeight: number | null;
   syncBlocksPerSecond: number | null;
+}
+
+/** A connected peer's head, as its last status message said. */
+export interface PeerHead {
+  peerId: string;
+  height: number;
+  headHash: string;
+  finalizedHeight: number;
+}
+
+/** The peers a connected peer says it is connected to, with their heads when it knows them. */
+export interface PeerNeighbours {
+  peerId: string;
+  neighbours: { peerId: string; height: number | null; headHash: string | null }[];
 }
 
 export interface ReorgEvent {
@@ -96,6 +114,10 @@ export interface NodeApi {
   /** Validates and admits a transaction (mempool, gossip); throws ValidationError. */
   submitTransaction(tx: Transaction): Promise<{ id: string }>;
   network(): NetworkStatus;
+  /** Heads of the connected peers (explorer's network view). */
+  peerHeads(): PeerHead[];
+  /** What the connected peers last reported of their own connections (explorer). */
+  peerNeighbours(): PeerNeighbours[];
   /** Admin actions on peers (only reachable with the admin token); a malformed id throws. */
   banPeer(peerId: string, ms: number): boolean;
   unbanPeer(peerId: string): boolean;

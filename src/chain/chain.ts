@@ -348,11 +348,28 @@ export class Chain extends EventEmitter<ChainEventMap> {
    */
   lottery(slot: number): EpochLottery | undefined {
     const head = this.head;
-    const link = this.store.blockInfo(head.hashHex)?.link;
-    const epoch = this.engine.epochContext({ header: head.header, hash: head.hash, link }, slot);
+    return this.lotteryAfter({ header: head.header, hash: head.hash, hashHex: head.hashHex }, slot);
+  }
+
+  /**
+   * The lottery of a child of a stored block in `slot` (PoS): who had the right to forge there
+   * (the explorer asks it for past slots, empty ones too). Undefined under PoW, or when the
+   * block or the epoch's snapshot is not known here.
+   */
+  lotteryAfter(
+    parent: { header: BlockHeader; hash: Uint8Array; hashHex: string },
+    slot: number,
+  ): EpochLottery | undefined {
+    const link = this.store.blockInfo(parent.hashHex)?.link;
+    const epoch = this.engine.epochContext({ header: parent.header, hash: parent.hash, link }, slot);
     if (!epoch) return undefined;
     const validators = this.snapshots.get(toHex(epoch.snapshot));
     return validators && { epoch, validators };
+  }
+
+  /** Hashes of the stored children of a block, any branch (the explorer draws side branches). */
+  getChildren(hash: string): Promise<string[]> {
+    return HASH_RE.test(hash) ? this.store.children(hash) : Promise.resolve([]);
   }
 
   /** The head as a producer sees it. */

@@ -7,6 +7,8 @@ import type {
   NetworkStatus,
   NodeApi,
   NodeEvents,
+  PeerHead,
+  PeerNeighbours,
 } from "../api/ports.js";
 import { closeApiServer, createApiServer } from "../api/server.js";
 import { Chain } from "../chain/chain.js";
@@ -406,6 +408,19 @@ export class LotchainNode implements NodeApi {
         syncBlocksPerSecond: null,
       };
     return this.net.status();
+  }
+
+  peerHeads(): PeerHead[] {
+    return (this.net?.peerChains() ?? []).map(({ peerId, status }) => ({
+      peerId,
+      height: status.height,
+      headHash: status.headHash,
+      finalizedHeight: status.finalizedHeight,
+    }));
+  }
+
+  peerNeighbours(): PeerNeighbours[] {
+    return [];
   }
 
   banPeer(peerId: string, ms: number): boolean {
