@@ -2,6 +2,7 @@ import jstat from "jstat";
 import { slotWinner } from "../consensus/index.js";
 import type { Block } from "../core/block.js";
 import { toHex } from "../core/bytes.js";
+import { isAddress } from "../core/keys.js";
 import type { ChainReader, NodeApi } from "./ports.js";
 
 /**
@@ -257,7 +258,7 @@ export async function networkView(node: NodeApi) {
     });
     link(selfId, peer.peerId);
   }
-  for (const reported of node.peerNeighbours()) {
+  for (const reported of await node.peerNeighbours()) {
     for (const n of reported.neighbours) {
       if (!nodes.has(n.peerId))
         nodes.set(n.peerId, {
@@ -277,4 +278,25 @@ export async function networkView(node: NodeApi) {
     nodes: [...nodes.values()],
     links: [...links].map((l) => l.split(" ") as [string, string]),
   };
+}
+
+/** What a search names: blocks (height, hash, head, genesis, finalized), transactions, accounts. */
+export async function searchView(
+  node: NodeApi,
+  query: string,
+): Promise<{ kind: "block" | "transaction" | "account"; id: string }[]> {
+  const q = query.trim();
+  if (isAddress(q.toLowerCase())) return [{ kind: "account", id: q.toLowerCase() }];
+  if (/^(0|[1-9][0-9]{0,15}|head|genesis|finalized)$/.test(q)) {
+    const block = await node.chain.getBlock(q);
+    // A height stays a height (a shareable link to "block 2"); head and the others move on.
+    return block ? [{ kind: "block", id: /^[0-9]/.test(q) ? q : block.hashHex }] : [];
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(q)) return [];
+  const id = q.toLowerCase();
+  const out: { kind: "block" | "transaction"; id: string }[] = [];
+  if (await node.chain.getBlockByHash(id)) out.push({ kind: "block", id });
+  if ((await node.chain.getTransaction(id)) || node.mempool.get(id))
+    out.push({ kind: "transaction", id });
+  return out;
 }

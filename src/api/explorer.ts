@@ -4,7 +4,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { blockTreeView, LOTTERY_MAX_SLOTS, lotteryView, networkView } from "./explorer-data.js";
+import {
+  blockTreeView,
+  LOTTERY_MAX_SLOTS,
+  lotteryView,
+  networkView,
+  searchView,
+} from "./explorer-data.js";
 import type { NodeApi } from "./ports.js";
 import { errorResponses } from "./schemas.js";
 
@@ -188,6 +194,24 @@ export function registerExplorer(app: FastifyInstance, node: NodeApi): void {
         lastLottery = { key, view: lotteryView(node, request.query.slots) };
       return lastLottery.view;
     },
+  );
+
+  app.get<{ Querystring: { q: string } }>(
+    "/v1/search",
+    {
+      schema: {
+        tags: ["explorer"],
+        summary: "what a height, hash, transaction id or address names (empty when nothing)",
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          required: ["q"],
+          properties: { q: { type: "string", minLength: 1, maxLength: 100 } },
+        },
+        response: errorResponses(400),
+      },
+    },
+    async (request) => ({ results: await searchView(node, request.query.q) }),
   );
 
   app.get(

@@ -117,7 +117,7 @@ export interface NodeApi {
   /** Heads of the connected peers (explorer's network view). */
   peerHeads(): PeerHead[];
   /** What the connected peers last reported of their own connections (explorer). */
-  peerNeighbours(): PeerNeighbours[];
+  peerNeighbours(): Promise<PeerNeighbours[]>;
   /** Admin actions on peers (only reachable with the admin token); a malformed id throws. */
   banPeer(peerId: string, ms: number): boolean;
   unbanPeer(peerId: string): boolean;

@@ -361,7 +361,10 @@ export class Chain extends EventEmitter<ChainEventMap> {
     slot: number,
   ): EpochLottery | undefined {
     const link = this.store.blockInfo(parent.hashHex)?.link;
-    const epoch = this.engine.epochContext({ header: parent.header, hash: parent.hash, link }, slot);
+    const epoch = this.engine.epochContext(
+      { header: parent.header, hash: parent.hash, link },
+      slot,
+    );
     if (!epoch) return undefined;
     const validators = this.snapshots.get(toHex(epoch.snapshot));
     return validators && { epoch, validators };

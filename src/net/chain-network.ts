@@ -11,6 +11,12 @@ import {
   validateGossipBlock,
   validateTxBatch,
 } from "./gossip-validation.js";
+import {
+  encodeNeighboursRequest,
+  NEIGHBOURS_LIMITS,
+  NeighbourBook,
+  onNeighbours,
+} from "./neighbours.js";
 import { NetError, P2PNode, type P2POptions } from "./p2p.js";
 import { type ChainProtocols, chainProtocols, SYNC_PENALTY, WIRE_LIMITS } from "./protocols.js";
 import { ResponseError, RespStatus } from "./req-resp.js";
@@ -112,6 +118,7 @@ export class ChainNetwork {
   readonly #broadcaster: TxBroadcaster;
   readonly #future: FutureBlocks;
   readonly #blockGossipDeps: BlockGossipDeps;
+  readonly #neighbours: NeighbourBook;
   #p2p: P2PNode | undefined;
   #poll: NodeJS.Timeout | undefined;
   #state: "created" | "starting" | "running" | "stopped" = "created";
@@ -152,6 +159,17 @@ export class ChainNetwork {
       },
       log: this.#log,
       mismatchBanMs: options.mismatchBanMs ?? DEFAULT_MISMATCH_BAN_MS,
+    });
+    this.#neighbours = new NeighbourBook({
+      peers: () => (this.#running ? this.#p2p!.peers().map((p) => p.peerId) : []),
+      request: (peerId) => {
+        if (!this.#running) throw new NetError("NotStarted", "the network is stopped");
+        return this.#p2p!.request(peerId, this.#protocols.neighbours, encodeNeighboursRequest(), {
+          maxResponseBytes: NEIGHBOURS_LIMITS.responseBytes,
+          timeoutMs: NEIGHBOURS_LIMITS.timeoutMs,
+        });
+      },
+      penalize: (peerId, points, reason) => this.#penalize(peerId, points, reason),
     });
     this.#serveBudget = new ServeBudget(options.serveLimits);
     this.#broadcaster = new TxBroadcaster((batch, count) =>
@@ -229,6 +247,22 @@ export class ChainNetwork {
       ids.blocksByHash,
       (req, from) => this.#serve(from, () => onBlocksByHash(req, o.chain)),
       syncLimits,
+    );
+    p2p.handle(
+      ids.neighbours,
+      async (req) =>
+        onNeighbours(req, () =>
+          this.peerChains().map(({ peerId, status }) => ({
+            peerId,
+            height: status.height,
+            headHash: status.headHash,
+          })),
+        ),
+      {
+        maxRequestBytes: NEIGHBOURS_LIMITS.requestBytes,
+        maxResponseBytes: NEIGHBOURS_LIMITS.responseBytes,
+        timeoutMs: NEIGHBOURS_LIMITS.timeoutMs,
+      },
     );
     p2p.on("peer:connect", (peerId) => this.#onConnect(peerId));
     p2p.on("peer:disconnect", (peerId) => this.#onDisconnect(peerId));
@@ -311,6 +345,11 @@ export class ChainNetwork {
   /** What each connected peer last said of its chain. */
   peerChains(): { peerId: string; status: ChainStatus }[] {
     return this.#peers.all().map(({ peerId, status }) => ({ peerId, status }));
+  }
+
+  /** What the connected peers report of their own connections (asked again when old). */
+  neighbourReports() {
+    return this.#neighbours.reports();
   }
 
   /** Peers subscribed to our gossip topics (a publish reaches these). */
@@ -457,6 +496,7 @@ export class ChainNetwork {
 
   #onDisconnect(peerId: string): void {
     this.#peers.delete(peerId);
+    this.#neighbours.forget(peerId);
     // Checked again should it come back (its ban over, or lifted).
     this.#status.forget(peerId);
   }

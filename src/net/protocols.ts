@@ -16,6 +16,8 @@ export interface ChainProtocols {
   status: string;
   blocksByRange: string;
   blocksByHash: string;
+  /** who a peer is connected to, and their heads (neighbours.ts) */
+  neighbours: string;
 }
 
 export function chainProtocols(chainId: string): ChainProtocols {
@@ -27,6 +29,7 @@ export function chainProtocols(chainId: string): ChainProtocols {
     status: "/lotchain/status/1",
     blocksByRange: `${prefix}/blocks-by-range/1`,
     blocksByHash: `${prefix}/blocks-by-hash/1`,
+    neighbours: `${prefix}/neighbours/1`,
   };
 }
 

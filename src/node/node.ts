@@ -419,8 +419,8 @@ export class LotchainNode implements NodeApi {
     }));
   }
 
-  peerNeighbours(): PeerNeighbours[] {
-    return [];
+  async peerNeighbours(): Promise<PeerNeighbours[]> {
+    return (await this.net?.neighbourReports()) ?? [];
   }
 
   banPeer(peerId: string, ms: number): boolean {

@@ -4,7 +4,7 @@ import { createChainView, reorgLine } from "./chain.js";
 import { createPowView, renderLottery } from "./lottery.js";
 import { createNetworkView } from "./network.js";
 import { accountPage, blockPage, txPage } from "./pages.js";
-import { $, api, apiOrNone, esc, txTable } from "./util.js";
+import { $, api, esc, txTable } from "./util.js";
 
 let status = { height: 0, finalizedHeight: 0, consensus: "pos" };
 let route = { name: "home" };
@@ -129,18 +129,15 @@ window.addEventListener("popstate", () => render().catch((e) => notice(e.message
 async function search(q) {
   q = q.trim();
   if (!q) return;
-  if (/^lc1[02-9ac-hj-np-z]+$/i.test(q)) return go(`/account/${q.toLowerCase()}`);
-  if (/^\d+$/.test(q) || ["head", "genesis", "finalized"].includes(q)) return go(`/block/${q}`);
-  if (/^[0-9a-fA-F]{64}$/.test(q)) {
-    const id = q.toLowerCase();
-    if (await apiOrNone(`/v1/blocks/${id}`)) return go(`/block/${id}`);
-    if (await apiOrNone(`/v1/transactions/${id}`)) return go(`/tx/${id}`);
-    return notice(`Nothing on this node has the hash ${id}.`, "error");
-  }
-  notice(
-    "Search for a block height, a block hash, a transaction id (64 hex digits) or an lc1… address.",
-    "error",
-  );
+  const { results } = await api(`/v1/search?q=${encodeURIComponent(q)}`);
+  const hit = results[0];
+  if (!hit)
+    return notice(
+      `Nothing on this node matches “${q}”: try a block height or hash, a transaction id or an lc1… address.`,
+      "error",
+    );
+  const path = { block: "/block/", transaction: "/tx/", account: "/account/" }[hit.kind];
+  go(path + hit.id);
 }
 
 $("search").addEventListener("submit", (e) => {

@@ -36,7 +36,10 @@ export async function blockPage(root, id, status) {
   }
   const atHeight = await apiOrNone(`/v1/blocks/${block.height}`);
   const main = atHeight?.hash === block.hash;
-  const next = main ? await apiOrNone(`/v1/blocks/${block.height + 1}`) : undefined;
+  const next =
+    main && block.height < status.height
+      ? await apiOrNone(`/v1/blocks/${block.height + 1}`)
+      : undefined;
   const forger = addressOf(block.forger);
   document.title = `Block #${block.height} · lotchain`;
   root.innerHTML = `<section class="card" data-page="block" data-hash="${block.hash}">
