@@ -134,6 +134,7 @@ describe("chain wire formats", () => {
       status: "/lotchain/status/1",
       blocksByRange: "/lotchain/devnet/blocks-by-range/1",
       blocksByHash: "/lotchain/devnet/blocks-by-hash/1",
+      neighbours: "/lotchain/devnet/neighbours/1",
     });
   });
 
