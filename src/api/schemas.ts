@@ -46,5 +46,8 @@ export const RANGE_QUERY = {
   },
 } as const;
 
+/** The media type of every JSON answer. */
+export const JSON_TYPE = "application/json; charset=utf-8";
+
 export const errorResponses = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { $ref: "Error#" }]));

@@ -1,11 +1,19 @@
 import fastifyRateLimit from "@fastify/rate-limit";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
-import { Ajv } from "ajv";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "pino";
 import { VERSION } from "../version.js";
-import { badRequest, errorHandler, notFound } from "./errors.js";
+import { badRequest, clientErrorHandler, errorHandler, httpError } from "./errors.js";
+import {
+  ApiStats,
+  answerBelowRoutes,
+  capConnections,
+  registerMethodCheck,
+  registerRequestGuards,
+  urlTooLong,
+} from "./guards.js";
+import { type ApiLimits, apiLimits } from "./limits.js";
 import type { NodeApi } from "./ports.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerEventRoutes } from "./routes/events.js";
@@ -13,6 +21,7 @@ import { registerLegacyRoutes } from "./routes/legacy.js";
 import { registerPageRoutes } from "./routes/pages.js";
 import { registerV1Routes } from "./routes/v1.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
+import { validatorCompiler } from "./validation.js";
 
 export interface ApiOptions {
   node: NodeApi;
@@ -21,46 +30,48 @@ export interface ApiOptions {
   rateLimitPerSecond?: number;
   /** Bearer token for the admin routes; undefined keeps them off (the default). */
   adminToken?: string;
+  /** Timeouts, caps, read rates and answer sizes (DEFAULT_API_LIMITS where not given). */
+  limits?: Partial<ApiLimits>;
 }
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
-// Bodies are validated strictly: no type coercion, no silently dropped fields. Query strings and
-// path parameters arrive as text and are coerced to the schema's types.
-const strictAjv = new Ajv({
-  coerceTypes: false,
-  removeAdditional: false,
-  allErrors: false,
-  strict: false,
-});
-const coercingAjv = new Ajv({
-  coerceTypes: true,
-  useDefaults: true,
-  removeAdditional: false,
-  strict: false,
-});
-for (const schema of SHARED_SCHEMAS) {
-  strictAjv.addSchema(schema);
-  coercingAjv.addSchema(schema);
-}
-
 export async function createApiServer(options: ApiOptions): Promise<FastifyInstance> {
+  const limits = apiLimits(options.limits);
   const app = Fastify({
     loggerInstance: options.logger.child({ component: "api" }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
-    return503OnClosing: true,
+    // Our onRequest guard answers 503 while closing, in the JSON format (Fastify's own is not).
+    return503OnClosing: false,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+      maxHeaderSize: limits.maxHeaderBytes,
+      // A request without Host is refused by our guard with a JSON body, not node:http's empty one.
+      requireHostHeader: false,
+    },
+    clientErrorHandler,
     // The router's own refusals (an undecodable URL, a path parameter over maxParamLength) are
     // malformed requests too: the same 400 and { error, message } body as a schema failure.
     frameworkErrors: (error, request, reply) =>
-      errorHandler(badRequest(error.message), request, reply),
+      errorHandler(
+        (request.raw.url ?? "").length > limits.maxUrlChars
+          ? urlTooLong(limits)
+          : badRequest(error.message),
+        request,
+        reply,
+      ),
   });
-  app.setValidatorCompiler(({ schema, httpPart }) => {
-    const ajv = httpPart === "body" ? strictAjv : coercingAjv;
-    return ajv.compile(schema);
-  });
+  const stats = new ApiStats(options.node.metrics);
+  capConnections(app.server, limits, stats);
+  answerBelowRoutes(app.server);
+  app.setValidatorCompiler(validatorCompiler);
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   // The API speaks JSON only: any other body is a 415, not a string to validate.
   app.removeContentTypeParser("text/plain");
@@ -71,13 +82,7 @@ export async function createApiServer(options: ApiOptions): Promise<FastifyInsta
     if (query && typeof query === "object")
       for (const [key, value] of Object.entries(query)) if (value === "") delete query[key];
   });
-  app.setNotFoundHandler((request, reply) => {
-    errorHandler(
-      notFound(`no route ${request.method} ${request.url.split("?")[0]}`),
-      request,
-      reply,
-    );
-  });
+  registerMethodCheck(app);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -94,19 +99,17 @@ export async function createApiServer(options: ApiOptions): Promise<FastifyInsta
     global: false,
     max: options.rateLimitPerSecond || Number.MAX_SAFE_INTEGER,
     timeWindow: 1000,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: 429,
-      error: "RateLimited",
-      message: `more than ${context.max} requests per second; retry in ${context.after}`,
-    }),
+    errorResponseBuilder: (_request, context) =>
+      httpError(429, `more than ${context.max} requests per second; retry in ${context.after}`),
   });
+  registerRequestGuards(app, limits, stats);
 
   const postLimit = options.rateLimitPerSecond
     ? { rateLimit: { max: options.rateLimitPerSecond, timeWindow: 1000 } }
     : {};
-  registerLegacyRoutes(app, options.node, postLimit);
-  registerV1Routes(app, options.node, postLimit);
-  registerEventRoutes(app, options.node);
+  registerLegacyRoutes(app, options.node, postLimit, limits);
+  registerV1Routes(app, options.node, postLimit, limits);
+  registerEventRoutes(app, options.node, limits);
   registerAdminRoutes(app, options.node, options.adminToken);
   registerPageRoutes(app, options.node);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -3,22 +3,35 @@ import type { Address } from "../core/keys.js";
 import { readBlocksWithin } from "../util/block-pages.js";
 import type { ChainReader, MempoolReader } from "./ports.js";
 
-/** Encoded bytes of the blocks one range answer holds (at least one block): ~20 MiB of JSON. */
-export const BLOCKS_RESPONSE_MAX_BYTES = 8 * 1024 * 1024;
-
 /**
- * `{ blocks }` of main-chain blocks from `from`, at most `limit` (GET /v1/blocks and the seed's
- * /blockchain). Fewer when they would exceed BLOCKS_RESPONSE_MAX_BYTES: a client pages on from
- * the last height, and a thousand full blocks never build a gigabyte of JSON.
+ * `{ blocks }` of main-chain blocks from `from`, at most `limit`, as JSON text of at most
+ * `maxJsonBytes` (GET /v1/blocks and the seed's /blockchain): fewer blocks when more would not
+ * fit, but always the first. A client pages on from the last height it got. The blocks are read
+ * within half the budget of encoded bytes (JSON spells every byte string in hex, so it is at least
+ * twice as long), then serialised one at a time until the budget is spent: a thousand full blocks
+ * never build ~20 MiB of JSON, nor read more than they answer.
  */
-export async function blocksView(chain: ChainReader, from: number, limit: number) {
+export async function blocksView(
+  chain: ChainReader,
+  from: number,
+  limit: number,
+  maxJsonBytes: number,
+): Promise<string> {
   const blocks = await readBlocksWithin(
     (start, count) => chain.getBlocks(start, count),
     from,
     limit,
-    BLOCKS_RESPONSE_MAX_BYTES,
+    Math.floor(maxJsonBytes / 2),
   );
-  return { blocks: blocks.map(blockToJson) };
+  const parts: string[] = [];
+  let bytes = 0;
+  for (const block of blocks) {
+    const json = JSON.stringify(blockToJson(block));
+    bytes += Buffer.byteLength(json) + 1;
+    if (bytes > maxJsonBytes && parts.length > 0) break;
+    parts.push(json);
+  }
+  return `{"blocks":[${parts.join(",")}]}`;
 }
 
 /** The account view of SPEC section 6: confirmed values and the next nonce counting the mempool. */

@@ -22,6 +22,7 @@ interface NodeFlags {
   forgeEmptyBlocks?: boolean;
   adminToken?: string;
   rateLimit: number;
+  readRateLimit: number;
   json?: boolean;
 }
 
@@ -66,6 +67,11 @@ export function registerNodeCommand(program: Command): void {
         .argParser(parseIntArg("--rate-limit"))
         .default(1000),
     )
+    .addOption(
+      opt("--read-rate-limit <n>", "GET requests per second per client (0: no limit)")
+        .argParser(parseIntArg("--read-rate-limit"))
+        .default(1000),
+    )
     .action(async (flags: NodeFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
         throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
@@ -108,6 +114,7 @@ export function registerNodeCommand(program: Command): void {
             port: flags.apiPort,
             rateLimitPerSecond: flags.rateLimit,
             adminToken: flags.adminToken,
+            limits: { getRatePerSecond: flags.readRateLimit },
           },
           p2p: { host: flags.p2pHost, port: flags.p2pPort, bootstrap, mdns: flags.mdns ?? false },
           forgeEmptyBlocks: flags.forgeEmptyBlocks ?? false,

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { ApiLimits } from "../api/limits.js";
 import type {
   ReorgEvent as ApiReorgEvent,
   NetworkStatus,
@@ -32,7 +33,13 @@ export interface NodeOptions {
   genesis: Genesis;
   /** The validator (PoS) or miner (PoW) key; without it the node validates and relays only. */
   key?: KeyPair;
-  api: { host: string; port: number; rateLimitPerSecond?: number; adminToken?: string };
+  api: {
+    host: string;
+    port: number;
+    rateLimitPerSecond?: number;
+    adminToken?: string;
+    limits?: Partial<ApiLimits>;
+  };
   /** Peer-to-peer settings; undefined runs without a network (tests of one node). */
   p2p?: Omit<
     ChainNetworkOptions,
@@ -186,6 +193,7 @@ export class LotchainNode implements NodeApi {
       logger: this.log,
       rateLimitPerSecond: options.api.rateLimitPerSecond,
       adminToken: options.api.adminToken,
+      limits: options.api.limits,
     });
     await this.api.listen({ host: options.api.host, port: options.api.port });
     const address = this.api.server.address();

@@ -1,5 +1,6 @@
 import { rmSync } from "node:fs";
 import pino from "pino";
+import type { ApiLimits } from "../../src/api/limits.js";
 import { parseGenesis } from "../../src/core/genesis.js";
 import type { KeyPair } from "../../src/core/keys.js";
 import { LotchainNode } from "../../src/node/node.js";
@@ -19,6 +20,8 @@ export async function startTestNode(opts: {
   dataDir?: string;
   rateLimitPerSecond?: number;
   adminToken?: string;
+  apiLimits?: Partial<ApiLimits>;
+  forgeEmptyBlocks?: boolean;
 }): Promise<TestNode> {
   const dataDir = opts.dataDir ?? tempDir();
   const node = await LotchainNode.start({
@@ -30,7 +33,9 @@ export async function startTestNode(opts: {
       port: 0,
       rateLimitPerSecond: opts.rateLimitPerSecond ?? 0,
       adminToken: opts.adminToken,
+      limits: opts.apiLimits,
     },
+    forgeEmptyBlocks: opts.forgeEmptyBlocks,
     logger: pino({ level: "silent" }),
   });
   return {

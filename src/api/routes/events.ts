@@ -2,21 +2,24 @@ import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { blockToJson } from "../../core/block.js";
 import { transactionToJson } from "../../core/transaction.js";
-import { HttpError } from "../errors.js";
+import { httpError } from "../errors.js";
+import { type ApiLimits, DEFAULT_API_LIMITS } from "../limits.js";
 import type { NodeApi, NodeEvents } from "../ports.js";
 
 const KEEPALIVE_MS = 15_000;
-/** A client that stops reading is dropped once this much is queued for it. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
-/** Open event streams at once; more are refused with 429 (each holds a socket and a buffer). */
-export const MAX_EVENT_CLIENTS = 256;
+const KEEPALIVE = Buffer.from(": keepalive\n\n");
+/** Open event streams at once by default; more are refused with 429 (ApiLimits.maxEventStreams). */
+export const MAX_EVENT_CLIENTS = DEFAULT_API_LIMITS.maxEventStreams;
 
 /**
  * Server-sent events: `block`, `transaction`, `reorg` and `slashing`, as they happen. One set of listeners on
- * the node serves every client: each event is serialised once and written to every stream. The
- * streams end when the server closes (an open explorer page must not keep a node from stopping).
+ * the node serves every client: each event is serialised once, into one Buffer that every
+ * stream's queue shares (a string would be copied into each), so clients that stop reading cost
+ * the frames, not the frames times the clients; such a client is dropped once
+ * `eventBufferBytes` wait for it. The streams end when the server closes (an open explorer page
+ * must not keep a node from stopping).
  */
-export function registerEventRoutes(app: FastifyInstance, node: NodeApi): void {
+export function registerEventRoutes(app: FastifyInstance, node: NodeApi, limits: ApiLimits): void {
   const clients = new Set<ServerResponse>();
 
   const drop = (res: ServerResponse) => {
@@ -25,9 +28,9 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi): void {
   };
   const broadcast = (event: keyof NodeEvents, data: () => unknown) => {
     if (clients.size === 0) return;
-    const frame = `event: ${event}\ndata: ${JSON.stringify(data())}\n\n`;
+    const frame = Buffer.from(`event: ${event}\ndata: ${JSON.stringify(data())}\n\n`);
     for (const res of clients) {
-      if (res.writableLength > MAX_BUFFERED_BYTES) drop(res);
+      if (res.writableLength > limits.eventBufferBytes) drop(res);
       else res.write(frame);
     }
   };
@@ -37,7 +40,7 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi): void {
   const onReorg = (reorg: NodeEvents["reorg"][0]) => broadcast("reorg", () => reorg);
   const onSlashing = (slashing: NodeEvents["slashing"][0]) => broadcast("slashing", () => slashing);
   const keepalive = setInterval(() => {
-    for (const res of clients) res.write(": keepalive\n\n");
+    for (const res of clients) res.write(KEEPALIVE);
   }, KEEPALIVE_MS);
   keepalive.unref();
   node.events.on("block", onBlock);
@@ -64,12 +67,8 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi): void {
       schema: { tags: ["v1"], summary: "server-sent events: block, transaction, reorg, slashing" },
     },
     (request, reply) => {
-      if (clients.size >= MAX_EVENT_CLIENTS)
-        throw new HttpError(
-          429,
-          "RateLimited",
-          `more than ${MAX_EVENT_CLIENTS} event streams open`,
-        );
+      if (clients.size >= limits.maxEventStreams)
+        throw httpError(429, `more than ${limits.maxEventStreams} event streams open`);
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

@@ -1,12 +1,19 @@
 import type { FastifyInstance } from "fastify";
 import { transactionFromJson, transactionToJson } from "../../core/transaction.js";
 import { NODE_NAME, VERSION } from "../../version.js";
+import { HEAVY } from "../guards.js";
+import type { ApiLimits } from "../limits.js";
 import type { NodeApi } from "../ports.js";
-import { errorResponses, RANGE_QUERY } from "../schemas.js";
+import { errorResponses, JSON_TYPE, RANGE_QUERY } from "../schemas.js";
 import { blocksView } from "../views.js";
 
 /** The Python seed's four routes, kept for its users and scripts. */
-export function registerLegacyRoutes(app: FastifyInstance, node: NodeApi, postLimit: object): void {
+export function registerLegacyRoutes(
+  app: FastifyInstance,
+  node: NodeApi,
+  postLimit: object,
+  limits: ApiLimits,
+): void {
   app.get(
     "/info",
     { schema: { tags: ["seed"], summary: "node name, version, chain id" } },
@@ -24,19 +31,30 @@ export function registerLegacyRoutes(app: FastifyInstance, node: NodeApi, postLi
   app.get<{ Querystring: { from: number; limit: number } }>(
     "/blockchain",
     {
+      config: HEAVY,
       schema: {
         tags: ["seed"],
         summary: "blocks of the main chain in height order",
         querystring: RANGE_QUERY,
-        response: { 400: { $ref: "Error#" } },
+        response: errorResponses(400, 429),
       },
     },
-    async (request) => blocksView(node.chain, request.query.from, request.query.limit),
+    async (request, reply) =>
+      reply
+        .type(JSON_TYPE)
+        .send(
+          await blocksView(
+            node.chain,
+            request.query.from,
+            request.query.limit,
+            limits.rangeResponseBytes,
+          ),
+        ),
   );
 
   app.get(
     "/transactionPool",
-    { schema: { tags: ["seed"], summary: "pending transactions" } },
+    { config: HEAVY, schema: { tags: ["seed"], summary: "pending transactions" } },
     async () => node.mempool.all().map(transactionToJson),
   );
 

@@ -4,8 +4,10 @@ import { isAddress } from "../../core/keys.js";
 import { transactionFromJson, transactionToJson } from "../../core/transaction.js";
 import { VERSION } from "../../version.js";
 import { badRequest, notFound } from "../errors.js";
+import { HEAVY } from "../guards.js";
+import type { ApiLimits } from "../limits.js";
 import type { NodeApi } from "../ports.js";
-import { errorResponses, RANGE_QUERY } from "../schemas.js";
+import { errorResponses, JSON_TYPE, RANGE_QUERY } from "../schemas.js";
 import { accountView, blocksView, validatorsView } from "../views.js";
 
 const HASH_RE = /^[0-9a-fA-F]{64}$/;
@@ -20,7 +22,12 @@ async function findBlock(node: NodeApi, id: string): Promise<Block> {
   return block;
 }
 
-export function registerV1Routes(app: FastifyInstance, node: NodeApi, postLimit: object): void {
+export function registerV1Routes(
+  app: FastifyInstance,
+  node: NodeApi,
+  postLimit: object,
+  limits: ApiLimits,
+): void {
   app.get(
     "/v1/status",
     { schema: { tags: ["v1"], summary: "chain, sync and network status" } },
@@ -50,14 +57,28 @@ export function registerV1Routes(app: FastifyInstance, node: NodeApi, postLimit:
   app.get<{ Querystring: { from: number; limit: number } }>(
     "/v1/blocks",
     {
+      config: HEAVY,
       schema: {
         tags: ["v1"],
         summary: "main-chain blocks from a height",
+        description:
+          "At most limit blocks, and fewer when their JSON would pass the answer's byte budget " +
+          "(4 MiB by default; the first block is always given): page on from the last height.",
         querystring: RANGE_QUERY,
-        response: errorResponses(400),
+        response: errorResponses(400, 429),
       },
     },
-    async (request) => blocksView(node.chain, request.query.from, request.query.limit),
+    async (request, reply) =>
+      reply
+        .type(JSON_TYPE)
+        .send(
+          await blocksView(
+            node.chain,
+            request.query.from,
+            request.query.limit,
+            limits.rangeResponseBytes,
+          ),
+        ),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -192,7 +213,7 @@ export function registerV1Routes(app: FastifyInstance, node: NodeApi, postLimit:
 
   app.get(
     "/v1/mempool",
-    { schema: { tags: ["v1"], summary: "pending transactions" } },
+    { config: HEAVY, schema: { tags: ["v1"], summary: "pending transactions" } },
     async () => ({
       transactions: node.mempool.all().map(transactionToJson),
     }),
