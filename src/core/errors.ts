@@ -24,6 +24,9 @@ export const REJECT_CODES = {
   BalanceOverflow: "invalid",
   LastStake: "invalid",
   SupplyCapExceeded: "invalid",
+  // the timestamp outside the window around the node's clock or the block's (see tx-time.ts)
+  TimestampTooOld: "invalid",
+  TimestampTooNew: "invalid",
   // mempool
   Duplicate: "duplicate",
   ReplacementUnderpriced: "duplicate",

@@ -24,6 +24,7 @@ import type { Evidence } from "../core/evidence.js";
 import type { Genesis } from "../core/genesis.js";
 import type { KeyPair } from "../core/keys.js";
 import { decodeTransaction, type Transaction } from "../core/transaction.js";
+import { ADMISSION_WINDOW, checkTimestamp } from "../core/tx-time.js";
 import { isPeerId } from "../net/addresses.js";
 import { ChainNetwork, type ChainNetworkOptions } from "../net/chain-network.js";
 import { NodeMetrics } from "./metrics.js";
@@ -350,6 +351,7 @@ export class LotchainNode implements NodeApi {
   private admit(tx: Transaction, source: "api" | "gossip"): void {
     let result: AddResult;
     try {
+      checkTimestamp(tx.timestamp, Date.now(), ADMISSION_WINDOW);
       // The mempool answers AlreadyIncluded itself (an included transaction's nonce is used), so
       // no index lookup here: a synchronous store read per admitted transaction.
       result = this.mempool.add(tx);
@@ -392,6 +394,7 @@ export class LotchainNode implements NodeApi {
     txs.sort((a, b) => (a.sender === b.sender ? a.nonce - b.nonce : a.sender < b.sender ? -1 : 1));
     for (const tx of txs) {
       try {
+        checkTimestamp(tx.timestamp, Date.now(), ADMISSION_WINDOW);
         this.mempool.add(tx);
         restored++;
         // Announced once the network runs (a node without one keeps nothing to announce).

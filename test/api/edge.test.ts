@@ -194,3 +194,36 @@ describe("numbers and encodings are read strictly", () => {
       expectError(await post({ "content-type": type }, "{}"), 415, "UnsupportedMediaType");
   });
 });
+
+describe("transaction timestamps outside the window of the node's clock", () => {
+  it("are refused at admission with TimestampTooOld or TimestampTooNew, and change nothing", async () => {
+    const before = await getJson(`${t.url}/v1/accounts/${alice.address}`);
+    const pool = (await getJson(`${t.url}/v1/mempool`)).body.transactions.length;
+    const nonce = before.body.pendingNonce as number;
+    const hour = 3_600_000;
+    const cases: [number, string][] = [
+      [0, "TimestampTooOld"],
+      [Date.now() - 25 * hour, "TimestampTooOld"],
+      [Number.MAX_SAFE_INTEGER, "TimestampTooNew"],
+      [Date.UTC(2126, 0, 1), "TimestampTooNew"],
+      [Date.now() + 20 * 60_000, "TimestampTooNew"],
+    ];
+    for (const [timestamp, code] of cases) {
+      const tx = makeTx(alice, { chainId: CHAIN, to: forger.address, nonce, timestamp });
+      const body = JSON.stringify(transactionToJson(tx));
+      const r = await post({ "content-type": "application/json" }, body);
+      expectError(r, 422, code);
+    }
+    expect((await getJson(`${t.url}/v1/accounts/${alice.address}`)).body).toEqual(before.body);
+    expect((await getJson(`${t.url}/v1/mempool`)).body.transactions.length).toBe(pool);
+    // Inside the window: a day's offline signing, and a clock a few minutes fast.
+    for (const [i, timestamp] of [Date.now() - 23 * hour, Date.now() + 5 * 60_000].entries()) {
+      const tx = makeTx(alice, { chainId: CHAIN, to: forger.address, nonce: nonce + i, timestamp });
+      const r = await post(
+        { "content-type": "application/json" },
+        JSON.stringify(transactionToJson(tx)),
+      );
+      expect(r.status, r.body).toBe(202);
+    }
+  });
+});

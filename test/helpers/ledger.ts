@@ -24,6 +24,13 @@ export function testParams(overrides: Partial<LedgerParams> = {}): LedgerParams 
   };
 }
 
+/**
+ * The default transaction timestamp: this process's start, so that a transaction made for a node
+ * is inside its admission window (src/core/tx-time.ts) and the same spec still makes the same
+ * transaction within a test file.
+ */
+export const TEST_TX_TIMESTAMP = Date.now();
+
 export interface TxSpec {
   type?: TxType;
   to?: string;
@@ -45,7 +52,7 @@ export function makeTx(from: KeyPair, spec: TxSpec): Transaction {
       amount: spec.amount ?? 1n,
       fee: spec.fee ?? 1n,
       nonce: spec.nonce,
-      timestamp: spec.timestamp ?? 1_735_689_600_000,
+      timestamp: spec.timestamp ?? TEST_TX_TIMESTAMP,
     },
     from.privateKey,
   );
