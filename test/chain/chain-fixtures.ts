@@ -24,6 +24,7 @@ import {
 } from "../../src/core/block.js";
 import { bigIntToBytes, toHex } from "../../src/core/bytes.js";
 import { isValidationError, type RejectCode } from "../../src/core/errors.js";
+import type { Evidence } from "../../src/core/evidence.js";
 import {
   type Genesis,
   genesisAccounts,
@@ -161,6 +162,8 @@ export interface ChildOptions {
   nonceStart?: bigint;
   /** Seal with this key even when it does not win the slot (to test WrongForger). */
   forgerOverride?: KeyPair;
+  /** PoS: slashing evidence the block includes. */
+  evidence?: Evidence[];
   /**
    * The block breaks a rule: the model keeps the parent's state for it (so that children can
    * still be built on it) instead of applying its body.
@@ -328,6 +331,7 @@ export class BlockTreeModel {
       },
       txs,
       signer.privateKey,
+      options.evidence ?? [],
     );
   }
 
