@@ -276,6 +276,8 @@ export interface Account {
   stake: string;
   nonce: number;
   pendingNonce: number;
+  unbonding: { amount: string; releaseSlot: number }[];
+  slashed: boolean;
 }
 
 export function account(node: ClusterNode, address: string): Promise<Account> {
@@ -288,10 +290,13 @@ export interface BlockJson {
   previousHash: string;
   forger: string;
   transactions: { id: string; type: string; amount: string; fee: string }[];
+  timestamp: number;
   slot?: number;
   randomness?: string;
+  vrfProof?: string;
   nonce?: string;
   target?: string;
+  evidence?: { id: string; offender: string; slot: number }[];
 }
 
 export function block(node: ClusterNode, id: number | string): Promise<BlockJson> {
@@ -464,7 +469,15 @@ export function fullyConnected(nodes: ClusterNode[], timeoutMs: number) {
 export interface GenesisSpec {
   chainId: string;
   consensus:
-    | { type: "pos"; slotMs: number; finalityDepth: number }
+    | {
+        type: "pos";
+        slotMs: number;
+        finalityDepth: number;
+        epochSlots?: number;
+        unbondingSlots?: number;
+        slashMillionths?: number;
+        reporterMillionths?: number;
+      }
     | { type: "pow"; targetBlockMs: number; initialTarget: string };
   validators?: [KeyPair, bigint | number][];
   alloc?: [KeyPair | string, bigint | number][];

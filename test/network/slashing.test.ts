@@ -1,0 +1,198 @@
+import { join } from "node:path";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { sealBlock } from "../../src/core/block.js";
+import { parseHex, toHex } from "../../src/core/bytes.js";
+import { P2PNode } from "../../src/net/p2p.js";
+import { chainProtocols } from "../../src/net/protocols.js";
+import {
+  account,
+  blocks,
+  type ClusterNode,
+  eventually,
+  fullyConnected,
+  genesisJson,
+  heightsReach,
+  metric,
+  status,
+  submit,
+  transaction,
+  useClusters,
+} from "../helpers/cluster.js";
+import { makeTx, testKey } from "../helpers/ledger.js";
+
+const CHAIN = "lotchain-net-slash";
+const SLOT_MS = 200;
+/** V equivocates; W and X stay honest. The keys are public test keys. */
+const [v, w, x] = [testKey(181), testKey(182), testKey(183)];
+const user = testKey(184);
+const STAKE = 10n;
+const UNSTAKED = 4n;
+const FUNDS = 1_000n;
+const topics = chainProtocols(CHAIN);
+
+/** The supply a node reports (the sum of every balance, stake and unbonding amount it holds). */
+const supplyOf = (node: ClusterNode) => metric(node, "lotchain_total_supply");
+
+/** Reads a node's event stream until an event named `name` arrives; resolves with its data. */
+async function nextEvent(node: ClusterNode, name: string, signal: AbortSignal): Promise<any> {
+  const res = await fetch(`${node.apiUrl}/v1/events`, { signal });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("event stream ended");
+    buffered += decoder.decode(value, { stream: true });
+    for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
+      const frame = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(frame)?.[1];
+      const data = /^data: (.*)$/m.exec(frame)?.[1];
+      if (event === name && data) return JSON.parse(data);
+    }
+  }
+}
+
+describe("a validator that signs two blocks for one slot", () => {
+  const cluster = useClusters();
+
+  it("is slashed on all three nodes, unbonding stake included, with the supply exact on each", async () => {
+    const c = cluster(
+      genesisJson({
+        chainId: CHAIN,
+        consensus: {
+          type: "pos",
+          slotMs: SLOT_MS,
+          finalityDepth: 64,
+          epochSlots: 4,
+          unbondingSlots: 400,
+        },
+        validators: [v, w, x].map((k) => [k, STAKE]),
+        alloc: [
+          [v, FUNDS],
+          [user, FUNDS],
+        ],
+      }),
+    );
+    const n1 = await c.start("n1", { key: v, forgeEmptyBlocks: true });
+    const [n2, n3] = await Promise.all([
+      c.start("n2", { key: w, forgeEmptyBlocks: true, bootstrap: [n1] }),
+      c.start("n3", { key: x, forgeEmptyBlocks: true, bootstrap: [n1] }),
+    ]);
+    const nodes = [n1, n2, n3];
+    await fullyConnected(nodes, 20_000);
+    await heightsReach(nodes, 3, 30_000);
+    const genesisSupply = await supplyOf(n1);
+
+    // V unstakes 4 of its 10: unbonding for 400 slots, slashable all that time.
+    const unstake = makeTx(v, {
+      chainId: CHAIN,
+      type: "UNSTAKE",
+      to: v.address,
+      amount: UNSTAKED,
+      fee: 0n,
+      nonce: 0,
+      timestamp: Date.now(),
+    });
+    await submit(n2, unstake);
+    await eventually(
+      "the UNSTAKE included everywhere",
+      async () =>
+        (await Promise.all(nodes.map((n) => transaction(n, unstake.id)))).every(
+          (t) => t?.status === "included",
+        ),
+      20_000,
+    );
+    expect((await account(n3, v.address)).unbonding).toEqual([
+      { amount: String(UNSTAKED), releaseSlot: expect.any(Number) },
+    ]);
+
+    // V's key also runs somewhere else (a second machine, a restored backup): it signs another
+    // block for a slot V won, beside the one its node published.
+    const forged = await eventually(
+      "a recent block forged by V",
+      async () => {
+        const head = (await status(n1)).height;
+        const recent = await blocks(n1, Math.max(1, head - 10), head);
+        return recent.reverse().find((b) => b.forger === toHex(v.publicKey));
+      },
+      30_000,
+    );
+    const twin = sealBlock(
+      {
+        chainId: CHAIN,
+        height: forged.height,
+        previousHash: parseHex(forged.previousHash)!,
+        timestamp: forged.timestamp,
+        forger: v.publicKey,
+        // The VRF proof is V's own: one per slot and epoch, the same in both blocks.
+        seal: { type: "pos", slot: forged.slot!, vrfProof: parseHex(forged.vrfProof)! },
+      },
+      [makeTx(user, { chainId: CHAIN, to: v.address, amount: 1n, fee: 0n, nonce: 0 })],
+      v.privateKey,
+    );
+    expect(twin.hashHex).not.toBe(forged.hash);
+
+    const abort = new AbortController();
+    const slashingEvent = nextEvent(n3, "slashing", abort.signal);
+    const peer = await P2PNode.create({
+      dataDir: join(c.dir, "v-twin"),
+      host: "127.0.0.1",
+      port: 0,
+      bootstrap: [],
+      protocolPrefix: topics.prefix,
+      logger: pino({ level: "silent" }),
+    });
+    c.defer(() => {
+      abort.abort();
+      return peer.stop();
+    });
+    peer.subscribe(topics.blockTopic, () => "ignore", 4 << 20);
+    await peer.start();
+    for (const node of nodes) await peer.connect(node.p2pAddresses[0]!);
+    await eventually(
+      "the second machine in every node's block mesh",
+      async () => nodes.every((n) => peer.topicPeers(topics.blockTopic).includes(n.peerId)),
+      10_000,
+    );
+    await peer.publish(topics.blockTopic, twin.encoded);
+
+    // Every node sees both blocks, pools the evidence, and the next forger includes it.
+    for (const node of nodes)
+      await eventually(
+        `${node.name} shows V slashed`,
+        async () => (await account(node, v.address)).slashed,
+        30_000,
+      );
+    const event = await slashingEvent;
+    expect(event).toMatchObject({ offender: v.address, slot: forged.slot, amount: "10" });
+    const punishing = await blocks(n3, event.height, event.height);
+    expect(punishing[0]!.evidence!.map((e) => e.offender)).toEqual([v.address]);
+    // Burned: all of V's stake, bonded (6) and unbonding (4), less the reporter's 10 %.
+    const burned = BigInt(event.burned);
+    expect(BigInt(event.amount)).toBe(STAKE);
+    expect(burned + BigInt(event.reward)).toBe(STAKE);
+
+    for (const node of nodes) {
+      const validators = (await (await fetch(`${node.apiUrl}/v1/validators`)).json()) as any;
+      expect(validators.totalStake, node.name).toBe(String(2n * STAKE));
+      expect(
+        validators.validators.find((r: any) => r.address === v.address),
+        node.name,
+      ).toEqual({ address: v.address, stake: "0", shareMillionths: 0, slashed: true });
+      const slashed = await account(node, v.address);
+      expect(slashed, node.name).toMatchObject({ stake: "0", unbonding: [], slashed: true });
+      // Supply: genesis less what was burned, on every node.
+      await eventually(
+        `${node.name} at the punishing block`,
+        async () => (await status(node)).height >= event.height,
+        10_000,
+      );
+      expect(await supplyOf(node), node.name).toBe(genesisSupply - Number(burned));
+    }
+    // The chain goes on without V: its slots are nobody's, W and X forge the rest.
+    const after = Math.max(...(await Promise.all(nodes.map(status))).map((s) => s.height));
+    await heightsReach(nodes, after + 4, 30_000);
+  }, 120_000);
+});
