@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Chain } from "../chain/chain.js";
 import type { Mempool } from "../chain/mempool.js";
 import type { Block } from "../core/block.js";
+import type { Evidence } from "../core/evidence.js";
 import type { RejectCode } from "../core/errors.js";
 import type { Genesis } from "../core/genesis.js";
 import type { Transaction } from "../core/transaction.js";
@@ -9,6 +10,7 @@ import {
   type BlockGossipDeps,
   FutureBlocks,
   validateGossipBlock,
+  validateGossipEvidence,
   validateTxBatch,
 } from "./gossip-validation.js";
 import {
@@ -65,6 +67,11 @@ export interface ChainNetworkOptions {
   logger: Logger;
   /** Admits a gossiped transaction (mempool and events); throws ValidationError when invalid. */
   onTransaction(tx: Transaction): void;
+  /**
+   * Offers gossiped slashing evidence to the node's pool: true when pooled (new), false when
+   * known or no longer applying; throws ValidationError when no node would take it.
+   */
+  onEvidence?(evidence: Evidence): boolean;
   /** A block from a peer was stored (for metrics). */
   onBlockImported(block: Block, source: "gossip" | "sync"): void;
   /** A block from a peer broke a rule (for metrics). */
@@ -228,6 +235,11 @@ export class ChainNetwork {
       (data, from) => this.#onGossipBlock(data, from),
       WIRE_LIMITS.blockGossipBytes,
     );
+    p2p.subscribe(
+      ids.evidenceTopic,
+      (data, from) => this.#onGossipEvidence(data, from),
+      WIRE_LIMITS.evidenceGossipBytes,
+    );
     p2p.handle(ids.status, (req, from) => this.#status.serve(req, from), {
       maxRequestBytes: WIRE_LIMITS.statusBytes,
       maxResponseBytes: WIRE_LIMITS.statusBytes,
@@ -371,6 +383,13 @@ export class ChainNetwork {
     await this.#publish(this.#protocols.blockTopic, block.encoded, { block: block.hashHex });
   }
 
+  /** Sends slashing evidence this node pooled to the peers. Never throws. */
+  async publishEvidence(evidence: Evidence): Promise<void> {
+    await this.#publish(this.#protocols.evidenceTopic, evidence.encoded, {
+      evidence: evidence.id,
+    });
+  }
+
   /**
    * Queues a transaction this node admitted (through the API, or back from a reverted block) for
    * the next gossip batch. Never throws.
@@ -441,6 +460,13 @@ export class ChainNetwork {
   #onGossipBlock(data: Uint8Array, from: string): Promise<"accept" | "ignore" | "reject"> {
     if (this.#status.isMismatched(from)) return Promise.resolve("ignore");
     return validateGossipBlock(data, from, this.#blockGossipDeps);
+  }
+
+  #onGossipEvidence(data: Uint8Array, from: string): "accept" | "ignore" | "reject" {
+    if (this.#status.isMismatched(from)) return "ignore";
+    const admit = this.#options.onEvidence;
+    if (!admit) return "ignore";
+    return validateGossipEvidence(data, { admit, log: this.#log.child({ from }) });
   }
 
   /** A block that came before its time, tried again now: relayed when it was stored. */

@@ -2,9 +2,10 @@ import type { Logger } from "pino";
 import type { ChainHead, ImportResult } from "../chain/chain.js";
 import { type Block, decodeBlock } from "../core/block.js";
 import { isValidationError, type RejectCode } from "../core/errors.js";
+import { decodeEvidence, type Evidence } from "../core/evidence.js";
 import { decodeTransaction, type Transaction } from "../core/transaction.js";
 import type { GossipVerdict } from "./gossip.js";
-import { blockVerdict, txVerdict } from "./protocols.js";
+import { blockVerdict, evidenceVerdict, txVerdict } from "./protocols.js";
 import { decodeTxBatch } from "./wire.js";
 
 /** Gossiped transactions admitted between two yields to the event loop. */
@@ -149,6 +150,26 @@ export async function validateGossipBlock(
       { from, block: block.hashHex, height: block.header.height, code: e.code, reason: e.message },
       verdict === "reject" ? "gossiped block rejected" : "gossiped block ignored",
     );
+    return verdict;
+  }
+}
+
+/**
+ * Gossiped slashing evidence: decoded strictly, then offered to the node's evidence pool, which
+ * checks the signatures and that it applies to the head. Relayed when pooled (new to us);
+ * ignored when we have it or it no longer applies; rejected (the relayer pays) when no node
+ * would take it (see protocols.ts).
+ */
+export function validateGossipEvidence(
+  data: Uint8Array,
+  deps: { admit(evidence: Evidence): boolean; log: Logger },
+): GossipVerdict {
+  try {
+    return deps.admit(decodeEvidence(data)) ? "accept" : "ignore";
+  } catch (e) {
+    if (!isValidationError(e)) throw e;
+    const verdict = evidenceVerdict(e.code);
+    deps.log.debug({ code: e.code, reason: e.message }, `gossiped evidence: ${verdict}`);
     return verdict;
   }
 }

@@ -1,5 +1,6 @@
 import { MAX_BLOCK_BYTES } from "../core/block.js";
 import type { RejectCode } from "../core/errors.js";
+import { MAX_EVIDENCE_BYTES } from "../core/evidence.js";
 import { MAX_TX_BYTES } from "../core/transaction.js";
 import type { GossipVerdict } from "./p2p.js";
 
@@ -13,6 +14,8 @@ export interface ChainProtocols {
   prefix: string;
   txTopic: string;
   blockTopic: string;
+  /** slashing evidence: two headers one forger signed for one slot */
+  evidenceTopic: string;
   status: string;
   blocksByRange: string;
   blocksByHash: string;
@@ -26,6 +29,7 @@ export function chainProtocols(chainId: string): ChainProtocols {
     prefix,
     txTopic: `${prefix}/tx/1`,
     blockTopic: `${prefix}/block/1`,
+    evidenceTopic: `${prefix}/evidence/1`,
     status: "/lotchain/status/1",
     blocksByRange: `${prefix}/blocks-by-range/1`,
     blocksByHash: `${prefix}/blocks-by-hash/1`,
@@ -45,6 +49,8 @@ export const WIRE_LIMITS = {
    */
   txGossipBytes: 3 + MAX_TX_BATCH * (MAX_TX_BYTES + 3),
   blockGossipBytes: MAX_BLOCK_BYTES,
+  /** one piece of slashing evidence, canonically encoded */
+  evidenceGossipBytes: MAX_EVIDENCE_BYTES,
   /** a status message (chain id, two hashes, heights, a decimal score) */
   statusBytes: 512,
   statusTimeoutMs: 5_000,
@@ -96,6 +102,22 @@ const BLOCK_IGNORE = new Set<RejectCode>(["FutureBlock", "UnknownParent", "Below
 
 export function blockVerdict(code: RejectCode): GossipVerdict {
   return BLOCK_IGNORE.has(code) ? "ignore" : "reject";
+}
+
+/**
+ * Slashing evidence: its signatures and shape are the same for every node, so a forged or
+ * malformed piece condemns its relayer; whether it still applies (the fault punished already,
+ * the evidence too old, nothing left to take) depends on the head, and is ignored.
+ */
+const EVIDENCE_REJECT = new Set<RejectCode>([
+  "Malformed",
+  "TooLarge",
+  "WrongChain",
+  "InvalidEvidence",
+]);
+
+export function evidenceVerdict(code: RejectCode): GossipVerdict {
+  return EVIDENCE_REJECT.has(code) ? "reject" : "ignore";
 }
 
 /** Penalties of the sync protocols (the p2p layer bans at -100, see ScoringOptions). */

@@ -50,6 +50,7 @@ export interface NodeOptions {
     | "dataDir"
     | "genesis"
     | "onTransaction"
+    | "onEvidence"
     | "onBlockImported"
     | "onBlockRejected"
     | "onTransactionRejected"
@@ -176,6 +177,7 @@ export class LotchainNode implements NodeApi {
         mempool,
         logger: this.log.child({ component: "net" }),
         onTransaction: (tx) => this.admit(tx, "gossip"),
+        onEvidence: (evidence) => this.admitEvidence(evidence, "gossip"),
         onBlockImported: (_block, source) => this.stats.blocksImported.inc({ source }),
         onBlockRejected: (code) => this.stats.blocksRejected.inc({ reason: code }),
         onTransactionRejected: (code) => this.stats.transactionsRejected.inc({ reason: code }),
@@ -321,6 +323,8 @@ export class LotchainNode implements NodeApi {
       "slashing evidence pooled",
     );
     this.producer?.onTransactions();
+    // Found here: tell the peers (gossip relays what it accepted from others by itself).
+    if (source === "chain") void this.net?.publishEvidence(evidence);
     return true;
   }
 

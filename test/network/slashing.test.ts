@@ -3,11 +3,14 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { sealBlock } from "../../src/core/block.js";
 import { parseHex, toHex } from "../../src/core/bytes.js";
+import { makeEvidence } from "../../src/core/evidence.js";
+import { headerFromJson } from "../../src/core/header.js";
 import { P2PNode } from "../../src/net/p2p.js";
 import { chainProtocols } from "../../src/net/protocols.js";
 import {
   account,
   blocks,
+  type Cluster,
   type ClusterNode,
   eventually,
   fullyConnected,
@@ -54,36 +57,98 @@ async function nextEvent(node: ClusterNode, name: string, signal: AbortSignal): 
   }
 }
 
+/**
+ * Three validators V, W, X on three nodes, forging every slot they win; with `n3Forges` false,
+ * n3 runs without X's key (a full node: it validates and relays, it includes nothing).
+ */
+async function threeValidators(cluster: ReturnType<typeof useClusters>, n3Forges = true) {
+  const c = cluster(
+    genesisJson({
+      chainId: CHAIN,
+      consensus: {
+        type: "pos",
+        slotMs: SLOT_MS,
+        finalityDepth: 64,
+        epochSlots: 4,
+        unbondingSlots: 400,
+      },
+      validators: [v, w, x].map((k) => [k, STAKE]),
+      alloc: [
+        [v, FUNDS],
+        [user, FUNDS],
+      ],
+    }),
+  );
+  const n1 = await c.start("n1", { key: v, forgeEmptyBlocks: true });
+  const [n2, n3] = await Promise.all([
+    c.start("n2", { key: w, forgeEmptyBlocks: true, bootstrap: [n1] }),
+    c.start(
+      "n3",
+      n3Forges ? { key: x, forgeEmptyBlocks: true, bootstrap: [n1] } : { bootstrap: [n1] },
+    ),
+  ]);
+  const nodes = [n1, n2, n3];
+  await fullyConnected(nodes, 20_000);
+  await heightsReach(nodes, 3, 30_000);
+  return { c, nodes, n1, n2, n3 };
+}
+
+/** V's key on a second machine: a block of its own for the slot of V's latest block. */
+async function twinOfLatest(node: ClusterNode) {
+  const forged = await eventually(
+    "a recent block forged by V",
+    async () => {
+      const head = (await status(node)).height;
+      const recent = await blocks(node, Math.max(1, head - 10), head);
+      return recent.reverse().find((b) => b.forger === toHex(v.publicKey));
+    },
+    30_000,
+  );
+  const twin = sealBlock(
+    {
+      chainId: CHAIN,
+      height: forged.height,
+      previousHash: parseHex(forged.previousHash)!,
+      timestamp: forged.timestamp,
+      forger: v.publicKey,
+      // The VRF proof is V's own: one per slot and epoch, the same in both blocks.
+      seal: { type: "pos", slot: forged.slot!, vrfProof: parseHex(forged.vrfProof)! },
+    },
+    [makeTx(user, { chainId: CHAIN, to: v.address, amount: 1n, fee: 0n, nonce: 0 })],
+    v.privateKey,
+  );
+  expect(twin.hashHex).not.toBe(forged.hash);
+  return { forged, twin };
+}
+
+/** A libp2p peer of lotchain's make, connected to `nodes` and in their mesh of `topic`. */
+async function gossipPeer(c: Cluster, nodes: ClusterNode[], topic: string) {
+  const peer = await P2PNode.create({
+    dataDir: join(c.dir, `peer-${Math.random().toString(36).slice(2)}`),
+    host: "127.0.0.1",
+    port: 0,
+    bootstrap: [],
+    protocolPrefix: topics.prefix,
+    logger: pino({ level: "silent" }),
+  });
+  c.defer(() => peer.stop());
+  peer.subscribe(topic, () => "ignore", 4 << 20);
+  await peer.start();
+  for (const node of nodes) await peer.connect(node.p2pAddresses[0]!);
+  await eventually(
+    "the peer in the nodes' mesh",
+    async () => nodes.every((n) => peer.topicPeers(topic).includes(n.peerId)),
+    10_000,
+  );
+  return peer;
+}
+
 describe("a validator that signs two blocks for one slot", () => {
   const cluster = useClusters();
 
   it("is slashed on all three nodes, unbonding stake included, with the supply exact on each", async () => {
-    const c = cluster(
-      genesisJson({
-        chainId: CHAIN,
-        consensus: {
-          type: "pos",
-          slotMs: SLOT_MS,
-          finalityDepth: 64,
-          epochSlots: 4,
-          unbondingSlots: 400,
-        },
-        validators: [v, w, x].map((k) => [k, STAKE]),
-        alloc: [
-          [v, FUNDS],
-          [user, FUNDS],
-        ],
-      }),
-    );
-    const n1 = await c.start("n1", { key: v, forgeEmptyBlocks: true });
-    const [n2, n3] = await Promise.all([
-      c.start("n2", { key: w, forgeEmptyBlocks: true, bootstrap: [n1] }),
-      c.start("n3", { key: x, forgeEmptyBlocks: true, bootstrap: [n1] }),
-    ]);
-    const nodes = [n1, n2, n3];
-    await fullyConnected(nodes, 20_000);
-    await heightsReach(nodes, 3, 30_000);
-    const genesisSupply = await supplyOf(n1);
+    const { c, nodes, n2, n3 } = await threeValidators(cluster);
+    const genesisSupply = await supplyOf(n2);
 
     // V unstakes 4 of its 10: unbonding for 400 slots, slashable all that time.
     const unstake = makeTx(v, {
@@ -109,53 +174,12 @@ describe("a validator that signs two blocks for one slot", () => {
     ]);
 
     // V's key also runs somewhere else (a second machine, a restored backup): it signs another
-    // block for a slot V won, beside the one its node published.
-    const forged = await eventually(
-      "a recent block forged by V",
-      async () => {
-        const head = (await status(n1)).height;
-        const recent = await blocks(n1, Math.max(1, head - 10), head);
-        return recent.reverse().find((b) => b.forger === toHex(v.publicKey));
-      },
-      30_000,
-    );
-    const twin = sealBlock(
-      {
-        chainId: CHAIN,
-        height: forged.height,
-        previousHash: parseHex(forged.previousHash)!,
-        timestamp: forged.timestamp,
-        forger: v.publicKey,
-        // The VRF proof is V's own: one per slot and epoch, the same in both blocks.
-        seal: { type: "pos", slot: forged.slot!, vrfProof: parseHex(forged.vrfProof)! },
-      },
-      [makeTx(user, { chainId: CHAIN, to: v.address, amount: 1n, fee: 0n, nonce: 0 })],
-      v.privateKey,
-    );
-    expect(twin.hashHex).not.toBe(forged.hash);
-
+    // block for a slot V won, beside the one its node published, and sends it to everyone.
+    const { forged, twin } = await twinOfLatest(n3);
     const abort = new AbortController();
+    c.defer(() => abort.abort());
     const slashingEvent = nextEvent(n3, "slashing", abort.signal);
-    const peer = await P2PNode.create({
-      dataDir: join(c.dir, "v-twin"),
-      host: "127.0.0.1",
-      port: 0,
-      bootstrap: [],
-      protocolPrefix: topics.prefix,
-      logger: pino({ level: "silent" }),
-    });
-    c.defer(() => {
-      abort.abort();
-      return peer.stop();
-    });
-    peer.subscribe(topics.blockTopic, () => "ignore", 4 << 20);
-    await peer.start();
-    for (const node of nodes) await peer.connect(node.p2pAddresses[0]!);
-    await eventually(
-      "the second machine in every node's block mesh",
-      async () => nodes.every((n) => peer.topicPeers(topics.blockTopic).includes(n.peerId)),
-      10_000,
-    );
+    const peer = await gossipPeer(c, nodes, topics.blockTopic);
     await peer.publish(topics.blockTopic, twin.encoded);
 
     // Every node sees both blocks, pools the evidence, and the next forger includes it.
@@ -194,5 +218,30 @@ describe("a validator that signs two blocks for one slot", () => {
     // The chain goes on without V: its slots are nobody's, W and X forge the rest.
     const after = Math.max(...(await Promise.all(nodes.map(status))).map((s) => s.height));
     await heightsReach(nodes, after + 4, 30_000);
+  }, 120_000);
+
+  it("is slashed everywhere from evidence gossiped to one node that never saw the second block", async () => {
+    // n3, the only node that hears the evidence, forges nothing: the block that punishes V can
+    // only come from n1 or n2, which get the evidence by gossip from n3.
+    const { c, nodes, n3 } = await threeValidators(cluster, false);
+    const { twin } = await twinOfLatest(n3);
+    const forgedBlock = (await blocks(n3, twin.header.height, twin.header.height))[0]!;
+    const evidence = makeEvidence(twin, headerFromJson(forgedBlock, CHAIN));
+    // Only n3 hears it; n1 and n2 get it by gossip, and the next forger includes it.
+    const peer = await gossipPeer(c, [n3], topics.evidenceTopic);
+    await peer.publish(topics.evidenceTopic, evidence.encoded);
+    for (const node of nodes)
+      await eventually(
+        `${node.name} shows V slashed`,
+        async () => (await account(node, v.address)).slashed,
+        30_000,
+      );
+    const punished = (await blocks(n3, 1, (await status(n3)).height)).find(
+      (b) => (b.evidence ?? []).length > 0,
+    )!;
+    expect(punished.evidence!.map((e) => e.id)).toEqual([evidence.id]);
+    expect([toHex(v.publicKey), toHex(w.publicKey)]).toContain(punished.forger);
+    for (const node of nodes)
+      expect(await metric(node, "lotchain_blocks_rejected_total"), node.name).toBe(0);
   }, 120_000);
 });
