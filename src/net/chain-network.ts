@@ -2,8 +2,8 @@ import type { Logger } from "pino";
 import type { Chain } from "../chain/chain.js";
 import type { Mempool } from "../chain/mempool.js";
 import type { Block } from "../core/block.js";
-import type { Evidence } from "../core/evidence.js";
 import type { RejectCode } from "../core/errors.js";
+import type { Evidence } from "../core/evidence.js";
 import type { Genesis } from "../core/genesis.js";
 import type { Transaction } from "../core/transaction.js";
 import {

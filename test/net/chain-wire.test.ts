@@ -4,6 +4,7 @@ import { isValidationError, REJECT_CODES, type RejectCode } from "../../src/core
 import {
   blockVerdict,
   chainProtocols,
+  evidenceVerdict,
   MAX_TX_BATCH,
   txVerdict,
   WIRE_LIMITS,
@@ -131,6 +132,7 @@ describe("chain wire formats", () => {
       prefix: "/lotchain/devnet",
       txTopic: "/lotchain/devnet/tx/1",
       blockTopic: "/lotchain/devnet/block/1",
+      evidenceTopic: "/lotchain/devnet/evidence/1",
       status: "/lotchain/status/1",
       blocksByRange: "/lotchain/devnet/blocks-by-range/1",
       blocksByHash: "/lotchain/devnet/blocks-by-hash/1",
@@ -161,6 +163,11 @@ describe("chain wire formats", () => {
       expect(txVerdict(c as RejectCode)).toBe("ignore");
     const ignoredBlocks = codes.filter((c) => blockVerdict(c) === "ignore").sort();
     expect(ignoredBlocks).toEqual(["BelowFinality", "FutureBlock", "UnknownParent"]);
+    // Evidence: only what no node would take condemns the relayer.
+    const rejectedEvidence = codes.filter((c) => evidenceVerdict(c) === "reject").sort();
+    expect(rejectedEvidence).toEqual(["InvalidEvidence", "Malformed", "TooLarge", "WrongChain"]);
+    for (const c of ["AlreadySlashed", "EvidenceTooOld", "NothingToSlash", "DuplicateEvidence"])
+      expect(evidenceVerdict(c as RejectCode)).toBe("ignore");
   });
 
   it("tells a peer of another network why", () => {
