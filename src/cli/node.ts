@@ -1,10 +1,11 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
+import { genesisBlock } from "../core/genesis.js";
 import type { LotchainNode } from "../node/node.js";
 import { readGenesisFile } from "./genesis-file.js";
-import { isKeyFileExposed, readKeyFile } from "./keyfile.js";
-import { addJson, collect, opt, parseIntArg } from "./options.js";
+import { isKeyFileExposed, loadKey } from "./keyfile.js";
+import { addJson, collect, opt, parseIntArg, passwordFileOption } from "./options.js";
 import { CliError } from "./output.js";
 import { bundledGenesisPath } from "./paths.js";
 
@@ -12,6 +13,7 @@ interface NodeFlags {
   dataDir: string;
   genesis?: string;
   key?: string;
+  passwordFile?: string;
   p2pPort: number;
   p2pHost: string;
   apiPort: number;
@@ -33,7 +35,8 @@ export function registerNodeCommand(program: Command): void {
     .description("run a node: validate, relay, and with --key forge (PoS) or mine (PoW)")
     .addOption(opt("--data-dir <dir>", "where the chain is stored").default("./data"))
     .addOption(opt("--genesis <file>", "genesis file (default: the bundled devnet genesis)"))
-    .addOption(opt("--key <file>", "PEM private key: forge or mine with it"))
+    .addOption(opt("--key <file>", "private key (PEM or keystore): forge or mine with it"))
+    .addOption(passwordFileOption())
     .addOption(
       opt("--p2p-port <n>", "libp2p TCP port")
         .argParser(parseIntArg("--p2p-port", 0, 65535))
@@ -76,11 +79,19 @@ export function registerNodeCommand(program: Command): void {
       if (!LOG_LEVELS.includes(flags.logLevel))
         throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
       const genesis = readGenesisFile(flags.genesis ?? bundledGenesisPath());
-      const key = flags.key ? readKeyFile(flags.key) : undefined;
+      const loaded = flags.key ? await loadKey(flags.key, flags) : undefined;
+      const key = loaded?.key;
       const bootstrap = flags.bootstrap ?? [];
       const logger = pino({ level: flags.logLevel, base: { node: flags.apiPort } });
       if (flags.key && isKeyFileExposed(flags.key))
         logger.warn({ file: flags.key }, "the key file is readable by other users; chmod 600 it");
+      // The bundled devnet's keys are public test keys anyway; on any other chain a plaintext key
+      // is one copied file away from a stolen stake.
+      if (flags.key && loaded && !loaded.encrypted && !isBundledDevnet(genesis))
+        logger.warn(
+          { file: flags.key },
+          `the key file is plaintext: encrypt it with \`lotchain keygen --encrypt --from ${flags.key} --out ${flags.key.replace(/\.pem$/, "")}.json\` and start with --key on the keystore`,
+        );
       // Signals are handled from here on: one that arrives while the node is starting stops it
       // as soon as it has started (its store open, its listeners up), and cleanly.
       let node: LotchainNode | undefined;
@@ -137,4 +148,11 @@ function startFailure(e: unknown): string {
   if (/\block\b/i.test(err.message ?? ""))
     return `${err.message} (is another node using this data directory?)`;
   return err.message ?? String(e);
+}
+
+/** Whether a genesis is the bundled devnet's (the same genesis block). */
+function isBundledDevnet(genesis: Parameters<typeof genesisBlock>[0]): boolean {
+  return (
+    genesisBlock(genesis).hashHex === genesisBlock(readGenesisFile(bundledGenesisPath())).hashHex
+  );
 }

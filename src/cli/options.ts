@@ -20,6 +20,11 @@ export function addJson(cmd: Command): Command {
   return cmd.addOption(opt("--json", "machine-readable output: one JSON document on stdout"));
 }
 
+/** Where a keystore's passphrase comes from (then LOTCHAIN_PASSWORD, then the terminal). */
+export function passwordFileOption(): Option {
+  return opt("--password-file <file>", "read the keystore passphrase from this file's first line");
+}
+
 export function nodeUrlOption(): Option {
   return opt("--node <url>", "the node's API URL").default(DEFAULT_NODE_URL);
 }

@@ -9,8 +9,15 @@ import {
   transactionToJson,
 } from "../core/transaction.js";
 import { NodeClient } from "./client.js";
-import { readKeyFile } from "./keyfile.js";
-import { addJson, amountArg, nodeUrlOption, opt, parseIntArg } from "./options.js";
+import { loadKey } from "./keyfile.js";
+import {
+  addJson,
+  amountArg,
+  nodeUrlOption,
+  opt,
+  parseIntArg,
+  passwordFileOption,
+} from "./options.js";
 import { CliError, type JsonFlag, print } from "./output.js";
 
 interface TxFlags extends JsonFlag {
@@ -19,6 +26,7 @@ interface TxFlags extends JsonFlag {
   to?: string;
   amount: string;
   fee?: string;
+  passwordFile?: string;
 }
 
 function parseType(value: string): TxType {
@@ -116,7 +124,10 @@ function buildTransaction(
 function txOptions(cmd: Command): Command {
   return addJson(
     cmd
-      .addOption(opt("--key <file>", "PEM private key of the sender").makeOptionMandatory())
+      .addOption(
+        opt("--key <file>", "private key of the sender: PEM or keystore").makeOptionMandatory(),
+      )
+      .addOption(passwordFileOption())
       .addOption(opt("--type <type>", TX_TYPES.join(" | ")).makeOptionMandatory())
       .addOption(opt("--to <address>", "receiver (STAKE and UNSTAKE: the sender, the default)"))
       .addOption(opt("--amount <n>", "base units").makeOptionMandatory())
@@ -145,8 +156,8 @@ export function registerTxCommands(program: Command): void {
           .makeOptionMandatory(),
       )
       .addOption(opt("--chain-id <id>", "the network's chain id").makeOptionMandatory()),
-  ).action((flags: TxFlags & { nonce: number; chainId: string }) => {
-    const key = readKeyFile(flags.key);
+  ).action(async (flags: TxFlags & { nonce: number; chainId: string }) => {
+    const { key } = await loadKey(flags.key, flags);
     const json = buildTransaction(parseTxInputs(flags, key), key, flags.chainId, flags.nonce, 0n);
     print({ json: true }, json, () => "");
   });
@@ -169,7 +180,7 @@ export function registerTxCommands(program: Command): void {
           .default(120_000),
       ),
   ).action(async (flags: SendFlags) => {
-    const key = readKeyFile(flags.key);
+    const { key } = await loadKey(flags.key, flags);
     const inputs = parseTxInputs(flags, key);
     const maxFee = amountArg("--max-fee", flags.maxFee);
     if (inputs.fee !== undefined && inputs.fee > maxFee)
