@@ -12,6 +12,9 @@ export interface StatusJson {
   listenAddresses: string[];
   peers: number;
   syncing: boolean;
+  syncTargetHeight?: number | null;
+  syncBlocksPerSecond?: number | null;
+  mempoolSize?: number;
   version: string;
   minFee: string;
 }
@@ -71,6 +74,11 @@ export class NodeClient {
     return json as T;
   }
 
+  /** Any GET route of the API. */
+  get<T>(path: string): Promise<T> {
+    return this.request("GET", path);
+  }
+
   status(): Promise<StatusJson> {
     return this.request("GET", "/v1/status");
   }
@@ -92,11 +100,17 @@ export class NodeClient {
   }
 
   /** Polls until the transaction is in a block; fails after timeoutMs. */
-  async waitForInclusion(id: string, timeoutMs: number): Promise<TransactionStatusJson> {
-    const deadline = Date.now() + timeoutMs;
+  async waitForInclusion(
+    id: string,
+    timeoutMs: number,
+    onPoll?: (tx: TransactionStatusJson, elapsedMs: number) => void,
+  ): Promise<TransactionStatusJson> {
+    const start = Date.now();
+    const deadline = start + timeoutMs;
     for (;;) {
       const tx = await this.transaction(id);
       if (tx.status === "included") return tx;
+      onPoll?.(tx, Date.now() - start);
       if (Date.now() > deadline)
         throw new CliError(
           `transaction ${id} not in a block after ${timeoutMs} ms (still pending)`,

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import ora from "ora";
 import { bigIntToBytes, toHex } from "../core/bytes.js";
 import { genesisToJson, parseGenesis } from "../core/genesis.js";
 import { generateKeyPair, type KeyPair } from "../core/keys.js";
@@ -217,9 +218,12 @@ export function registerDevnetCommand(program: Command): void {
     };
     process.on("SIGINT", () => void stopAll(0));
     process.on("SIGTERM", () => void stopAll(0));
+    // On a terminal, a spinner on stderr tells which node is starting (ora is silent elsewhere).
+    const spinner = ora({ stream: process.stderr, isSilent: !process.stderr.isTTY });
     try {
       const first = plan.nodes[0]!;
-      for (const node of plan.nodes) {
+      for (const [i, node] of plan.nodes.entries()) {
+        spinner.start(`starting ${node.name} (${i + 1} of ${plan.nodes.length}) at ${node.apiUrl}`);
         const child = startNode(node, plan.genesisFile, node === first ? undefined : first.p2p);
         children.push(child);
         child.once("exit", (code, signal) => {
@@ -230,8 +234,10 @@ export function registerDevnetCommand(program: Command): void {
           }
         });
         await waitReady(node.apiUrl, child, 60_000);
+        spinner.succeed(`${node.name} ready at ${node.apiUrl}`);
       }
     } catch (e) {
+      spinner.stop();
       process.stderr.write(`lotchain: ${(e as Error).message}\n`);
       await stopAll(1);
       return;

@@ -9,6 +9,7 @@ import { registerNodeCommand } from "./node.js";
 import { applyFalseBooleanEnv } from "./options.js";
 import { fail } from "./output.js";
 import { relaunchOnPinnedNode } from "./runtime.js";
+import { registerStatusCommand } from "./status.js";
 import { registerBalanceCommand, registerTxCommands } from "./tx.js";
 
 const program = new Command()
@@ -29,6 +30,7 @@ registerNodeCommand(program);
 registerKeyCommands(program);
 registerTxCommands(program);
 registerBalanceCommand(program);
+registerStatusCommand(program);
 registerGenesisCommands(program);
 registerDevnetCommand(program);
 registerDemoCommand(program);

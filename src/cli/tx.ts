@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import ora from "ora";
 import type { KeyPair } from "../core/keys.js";
 import { isAddress } from "../core/keys.js";
 import {
@@ -195,7 +196,17 @@ export function registerTxCommands(program: Command): void {
       print(flags, { id }, () => id);
       return;
     }
-    const included = await client.waitForInclusion(id, flags.waitTimeout);
+    // On a terminal, a spinner on stderr says what the wait is (ora is silent elsewhere).
+    const spinner = ora({
+      text: `${id}: waiting for a block`,
+      stream: process.stderr,
+      isSilent: !process.stderr.isTTY,
+    }).start();
+    const included = await client
+      .waitForInclusion(id, flags.waitTimeout, (_tx, ms) => {
+        spinner.text = `${id}: pending, waiting for a block (${(ms / 1000).toFixed(0)} s)`;
+      })
+      .finally(() => spinner.stop());
     print(
       flags,
       { id, height: included.height, blockHash: included.blockHash },

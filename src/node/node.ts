@@ -27,6 +27,7 @@ import { decodeTransaction, type Transaction } from "../core/transaction.js";
 import { ADMISSION_WINDOW, checkTimestamp } from "../core/tx-time.js";
 import { isPeerId } from "../net/addresses.js";
 import { ChainNetwork, type ChainNetworkOptions } from "../net/chain-network.js";
+import { syncProgress } from "../util/duration.js";
 import { NodeMetrics } from "./metrics.js";
 
 export interface NodeOptions {
@@ -63,6 +64,8 @@ export interface NodeOptions {
 }
 
 const PRUNE_INTERVAL_MS = 60_000;
+/** How often a syncing node logs its progress. */
+const SYNC_LOG_INTERVAL_MS = 3_000;
 
 /**
  * The node: the composition root. It opens the chain, builds the mempool, starts the network and
@@ -77,6 +80,7 @@ export class LotchainNode implements NodeApi {
   private producer?: BlockProducer;
   private net?: ChainNetwork;
   private pruneTimer?: NodeJS.Timeout;
+  private syncTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   /** Transactions re-admitted from the journal at start, to announce once the network runs. */
   private restored: Transaction[] = [];
@@ -189,6 +193,8 @@ export class LotchainNode implements NodeApi {
         { peerId: this.net.peerId, listen: this.net.listenAddresses() },
         "p2p listening",
       );
+      this.syncTimer = setInterval(() => this.logSyncProgress(), SYNC_LOG_INTERVAL_MS);
+      this.syncTimer.unref();
     }
 
     this.api = await createApiServer({
@@ -236,10 +242,20 @@ export class LotchainNode implements NodeApi {
     }
   }
 
+  /** While catching up: where, how fast, and how long to go, in the log every few seconds. */
+  private logSyncProgress(): void {
+    const p = syncProgress(this.chain.head.height, this.network());
+    if (p) {
+      const { text, ...fields } = p;
+      this.log.info(fields, `syncing: ${text}`);
+    }
+  }
+
   /** Stops cleanly: API, producer, network, then the store (everything acknowledged is on disk). */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.pruneTimer);
+      clearInterval(this.syncTimer);
       if (this.api)
         await closeApiServer(this.api).catch((e) => this.log.warn({ err: e }, "closing the API"));
       await this.producer?.stop().catch((e) => this.log.warn({ err: e }, "stopping the producer"));
