@@ -190,8 +190,14 @@ export function registerExplorer(app: FastifyInstance, node: NodeApi): void {
       // One answer per head, slot and window: an open page per viewer asks after every block.
       const slotMs = node.genesis.consensus.type === "pos" ? node.genesis.consensus.slotMs : 1;
       const key = `${node.chain.head.hashHex} ${Math.floor(Date.now() / slotMs)} ${request.query.slots}`;
-      if (lastLottery?.key !== key)
-        lastLottery = { key, view: lotteryView(node, request.query.slots) };
+      if (lastLottery?.key !== key) {
+        const view = lotteryView(node, request.query.slots);
+        lastLottery = { key, view };
+        // A failure is not kept for the rest of the slot.
+        view.catch(() => {
+          if (lastLottery?.view === view) lastLottery = undefined;
+        });
+      }
       return lastLottery.view;
     },
   );

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chiSquaredTest } from "../../src/api/explorer-data.js";
+import { blockTreeView, chiSquaredTest } from "../../src/api/explorer-data.js";
 import { transactionToJson } from "../../src/core/transaction.js";
+import { BlockTreeModel, openChain, tempDir, testGenesis } from "../chain/chain-fixtures.js";
 import { makeTx, testKey } from "../helpers/ledger.js";
 import { getJson, postJson, waitFor } from "../helpers/node-process.js";
 import { posGenesis, startTestNode, type TestNode } from "./api-fixture.js";
@@ -135,5 +136,40 @@ describe("chiSquaredTest", () => {
     expect(r.degreesOfFreedom).toBe(1);
     expect(r.pValue).toBeCloseTo(0.0455, 4);
     expect(chiSquaredTest([{ observed: 5, expected: 5 }])).toBeNull();
+  });
+});
+
+describe("blockTreeView", () => {
+  it("draws side branches beside the main chain, each block naming its parent", async () => {
+    const genesis = testGenesis("pos");
+    const model = new BlockTreeModel(genesis);
+    const { dir, remove } = await tempDir();
+    const chain = await openChain(dir, genesis);
+    try {
+      const [a1, a2, a3] = model.extend(model.genesisBlock, 3);
+      for (const b of [a1!, a2!, a3!]) await chain.importBlock(b);
+      // A fork at a1 that loses: stored, off the main chain.
+      const side = model.child(a1!, [], { minSlot: 40 });
+      expect((await chain.importBlock(side)).status).toBe("side");
+      const tree = await blockTreeView(chain, 10);
+      expect(tree.head).toEqual({ height: 3, hash: a3!.hashHex });
+      const byHash = new Map(tree.blocks.map((b) => [b.hash, b]));
+      expect(byHash.get(side.hashHex)).toMatchObject({
+        height: 2,
+        main: false,
+        previousHash: a1!.hashHex,
+      });
+      expect(tree.blocks.filter((b) => b.main).map((b) => b.height)).toEqual([0, 1, 2, 3]);
+      // Only the last blocks when asked for fewer; the side block at height 2 still shows.
+      const short = await blockTreeView(chain, 2);
+      expect(short.blocks.map((b) => [b.height, b.main])).toEqual([
+        [2, true],
+        [2, false],
+        [3, true],
+      ]);
+    } finally {
+      await chain.close();
+      await remove();
+    }
   });
 });

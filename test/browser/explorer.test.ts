@@ -1,5 +1,8 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { genesisToJson } from "../../src/core/genesis.js";
+import { startTestNode, type TestNode } from "../api/api-fixture.js";
+import { BlockTreeModel, testGenesis } from "../chain/chain-fixtures.js";
 import {
   type ClusterNode,
   eventually,
@@ -256,5 +259,95 @@ describe.skipIf(!chromiumPath)("the explorer in chromium, against a 3-node devne
 
   it("logged no console errors on any page", () => {
     expect(browser.errors).toEqual([]);
+  });
+});
+
+describe.skipIf(!chromiumPath)("the explorer of a PoW network, in chromium", () => {
+  const cluster = useClusters("all");
+  let browser: Browser;
+  let miner: ClusterNode;
+
+  beforeAll(async () => {
+    const key = testKey(75);
+    const c = cluster(
+      genesisJson({
+        chainId: "lotchain-browser-pow",
+        consensus: { type: "pow", targetBlockMs: 300, initialTarget: `003${"f".repeat(61)}` },
+        blockReward: 10,
+      }),
+    );
+    miner = await c.start("miner", { key });
+    browser = await launchBrowser(chromiumPath!);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("charts block times and the target, and names the miner by address", async () => {
+    await eventually("five mined blocks", async () => (await status(miner)).height >= 5, 60_000);
+    const page = await browser.newPage();
+    await page.goto(`${miner.apiUrl}/`);
+    await page.waitForSelector("#lottery canvas");
+    expect(await page.textContent("#lottery-title")).toMatch(/Mining/);
+    expect(await page.textContent("#pow-summary")).toMatch(/Target of #\d+/);
+    await page.waitForSelector("#chain [data-block]");
+    const boxes = await page.$$eval("#chain [data-block]", (els) =>
+      els.map((el) => el.textContent),
+    );
+    expect(boxes.length).toBeGreaterThanOrEqual(5);
+    // Each mined block names its miner by address.
+    const miners = boxes.filter((text) => /lc1/.test(text ?? ""));
+    expect(miners.length).toBeGreaterThanOrEqual(4);
+    await browser.screenshot(page, "pow-1280");
+    expect(browser.errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe.skipIf(!chromiumPath)("side branches and reorganisations, in chromium", () => {
+  let browser: Browser;
+  let t: TestNode;
+  const genesis = testGenesis("pos");
+  const model = new BlockTreeModel(genesis);
+
+  beforeAll(async () => {
+    // A node without a key or peers: every block comes from this test, so forks are certain.
+    t = await startTestNode({ genesis: genesisToJson(genesis) });
+    browser = await launchBrowser(chromiumPath!);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it("draws a losing branch beside the main chain, then the reorganisation when it wins", async () => {
+    const [a1, a2, a3] = model.extend(model.genesisBlock, 3);
+    for (const b of [a1!, a2!, a3!]) await t.node.chain.importBlock(b);
+    const b2 = model.child(a1!, [], { minSlot: 50 });
+    expect((await t.node.chain.importBlock(b2)).status).toBe("side");
+
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/`);
+    const side = await page.waitForSelector(`#chain [data-block][data-hash="${b2.hashHex}"]`);
+    expect(await side.getAttribute("data-main")).toBe("false");
+    expect(await side.getAttribute("data-prev")).toBe(a1!.hashHex);
+    expect(await side.getAttribute("class")).toMatch(/\bside\b/);
+    await browser.screenshot(page, "side-branch");
+
+    // The branch grows past the main chain: the node reorganises, the page says so live.
+    const [b3, b4] = model.extend(b2, 2);
+    await t.node.chain.importBlock(b3!);
+    await t.node.chain.importBlock(b4!);
+    await page.waitForSelector("#reorgs li");
+    expect(await page.textContent("#reorgs li")).toMatch(/reorganisation of depth 2/);
+    await page.waitForSelector(
+      `#chain [data-block][data-hash="${a3!.hashHex}"][data-main="false"]`,
+    );
+    await page.waitForSelector(`#chain [data-block][data-hash="${b4!.hashHex}"][data-main="true"]`);
+    await browser.screenshot(page, "reorg");
+    expect(browser.errors).toEqual([]);
+    await page.close();
   });
 });

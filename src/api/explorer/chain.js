@@ -16,6 +16,11 @@ const compact = (n) =>
 export function createChainView(container, legend) {
   const known = new Set();
   let first = true;
+  // Follow the newest block unless the reader scrolled back to look at older ones.
+  let follow = true;
+  container.addEventListener("scroll", () => {
+    follow = container.scrollLeft + container.clientWidth >= container.scrollWidth - 40;
+  });
 
   return {
     /**
@@ -90,18 +95,14 @@ export function createChainView(container, legend) {
         const fresh = !first && !known.has(b.hash);
         known.add(b.hash);
         const forger = addressOf(b.forger);
-        const what =
-          b.slot !== undefined
-            ? `slot ${b.slot}`
-            : b.target
-              ? `target ${b.target.slice(0, 6)}…`
-              : "";
+        const time = new Date(b.timestamp).toLocaleTimeString([], { hour12: false });
+        const what = b.slot !== undefined ? `slot ${b.slot}` : b.target ? `target ${b.target}` : "";
         return `<a class="block${b.main ? "" : " side"}${fresh ? " fresh" : ""}" href="/block/${b.hash}" data-link
           data-block data-hash="${b.hash}" data-prev="${b.previousHash}" data-height="${b.height}" data-main="${b.main}"
-          style="left:${left}px;top:${top}px" title="${esc(`block ${b.height} ${b.hash}\nprevious ${b.previousHash}\nforger ${forger}${b.main ? "" : "\nside branch (not on the main chain)"}`)}">
+          style="left:${left}px;top:${top}px" title="${esc(`block ${b.height} ${b.hash}\nprevious ${b.previousHash}\nforger ${forger}\n${what}${b.main ? "" : "\nside branch (not on the main chain)"}`)}">
           <b>#${b.height}</b> <span class="h">${esc(short(b.hash, 8, 0))}</span><br>
           <span class="mono">${esc(forger === "genesis" ? "genesis" : short(forger, 7, 4))}</span><br>
-          <span class="muted small">${b.txs} tx${b.txs === 1 ? "" : "s"}${what ? ` · ${esc(what)}` : ""}</span></a>`;
+          <span class="muted small">${b.txs} tx${b.txs === 1 ? "" : "s"} · ${esc(time)}</span></a>`;
       });
 
       const gapBoxes = gaps.map((g) => {
@@ -120,11 +121,10 @@ export function createChainView(container, legend) {
       else if (f < minHeight)
         finalLine = `<div class="final" style="left:-6px" title="finalized up to #${f}"><span>finalized ≤ #${f}</span></div>`;
 
-      const atEnd = container.scrollLeft + container.clientWidth >= container.scrollWidth - 40;
       container.innerHTML = `<div class="lanes" style="width:${width}px;height:${height}px">
         <svg class="links" width="${width}" height="${height}">${paths.join("")}</svg>
         ${finalLine}${gapBoxes.join("")}${boxes.join("")}</div>`;
-      if (first || atEnd) container.scrollLeft = container.scrollWidth;
+      if (first || follow) container.scrollLeft = container.scrollWidth;
       first = false;
 
       const sides = blocks.filter((b) => !b.main).length;

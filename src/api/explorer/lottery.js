@@ -31,7 +31,7 @@ export function renderLottery(container, sub, view, { slashed = new Map() } = {}
   const t = view.test;
   const verdict = t
     ? `<p class="verdict">χ² = ${t.chiSquared.toFixed(2)} with ${t.degreesOfFreedom} degree${t.degreesOfFreedom === 1 ? "" : "s"} of freedom, <b>p = ${t.pValue < 0.0001 ? t.pValue.toExponential(1) : t.pValue.toFixed(4)}</b>:
-        ${t.pValue >= 0.01 ? `<span class="good">wins match the stakes</span> (a fair lottery gives a smaller p in 1% of windows)` : `<span class="odd">wins this far from the stakes happen in under 1% of windows of a fair lottery</span>`}</p>`
+        ${t.pValue >= 0.01 ? `<span class="good">consistent with a fair lottery</span> (below 0.01 would be a warning sign)` : `<span class="odd">unlikely under a fair lottery</span>: a fair one strays this far in under 1% of windows`}</p>`
     : `<p class="verdict muted">${view.validators.length < 2 ? "One validator holds every lot: it wins every slot." : "Not enough slots yet for a test."}</p>`;
   const strip = view.recent
     .slice(0, 60)
@@ -97,7 +97,7 @@ export function createPowView(container, sub) {
           },
           { label: "difficulty", scale: "d", stroke: "#b45309", width: 2 },
         ],
-        legend: { show: true },
+        legend: { show: true, live: false },
       };
       const data = [xs, times, difficulty];
       const summary = `<p class="legend" id="pow-summary">Target of #${last.height}: <code>${esc(short(last.target, 12, 6))}</code> · mean block time ${mean.toFixed(2)} s over ${times.length} blocks.</p>`;
