@@ -122,8 +122,8 @@ export function evidenceVerdict(code: RejectCode): GossipVerdict {
 
 /** Penalties of the sync protocols (the p2p layer bans at -100, see ScoringOptions). */
 export const SYNC_PENALTY = {
-  /** a block that breaks a rule, served as part of the peer's main chain */
-  invalidBlock: 40,
+  /** a block that breaks a rule, served as part of the peer's main chain: no honest node has one */
+  invalidBlock: 100,
   /** a response that does not match the request: not contiguous, wrong hashes, undecodable */
   badResponse: 20,
   /** a status message that does not decode */

@@ -455,6 +455,8 @@ export class Syncer {
     );
     let imported = 0;
     const started = this.#now();
+    // Only this peer's verified blocks count: an earlier peer's do not cover this one's stall.
+    this.#lastAdvance = Number.NEGATIVE_INFINITY;
     const found = await this.#findStart(peer);
     if (typeof found === "string") return { outcome: found, imported };
     let { batch, asked } = found;
