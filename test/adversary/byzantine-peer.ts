@@ -10,6 +10,7 @@ import {
 } from "../../src/consensus/index.js";
 import { type Block, makeBlock, sealBlock } from "../../src/core/block.js";
 import { parseHex } from "../../src/core/bytes.js";
+import { POS_DEFAULTS } from "../../src/core/genesis.js";
 import { type KeyPair, privateKeySeed } from "../../src/core/keys.js";
 import type { Transaction } from "../../src/core/transaction.js";
 import { vrfSecretKey } from "../../src/core/vrf.js";
@@ -173,6 +174,8 @@ export function liarStatus(
   });
 }
 
+const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
+
 /** PoS blocks an unstaked key can make: valid encoding and VRF proof, but it won no slot. */
 export class UnstakedForger {
   readonly #vrf;
@@ -195,9 +198,9 @@ export class UnstakedForger {
     const parentRandomness = parseHex(parent.randomness ?? "")!;
     // Only right for the genesis branch's first epochs: enough for the lottery to be what refuses.
     const nonce =
-      epochOf(slot) === 0
+      epochOf(slot, EPOCH_SLOTS) === 0
         ? parentRandomness
-        : nextEpochNonce(parentRandomness, EMPTY_ACCUMULATOR, epochOf(slot));
+        : nextEpochNonce(parentRandomness, EMPTY_ACCUMULATOR, epochOf(slot, EPOCH_SLOTS));
     return sealBlock(
       {
         chainId: this.chainId,
@@ -208,7 +211,7 @@ export class UnstakedForger {
         seal: {
           type: "pos",
           slot,
-          randomness: proveRandomness(this.chainId, slot, nonce, this.#vrf),
+          vrfProof: proveRandomness(this.chainId, slot, nonce, this.#vrf),
         },
       },
       transactions,

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { type Block, makeBlock } from "../../src/core/block.js";
 import { toHex } from "../../src/core/bytes.js";
 import { makeTransaction, type Transaction } from "../../src/core/transaction.js";
+import { vrfProofToHash } from "../../src/core/vrf.js";
 import { RespStatus } from "../../src/net/req-resp.js";
 import {
   decodeBlockList,
@@ -390,7 +391,7 @@ describe("a byzantine peer against PoS validators", () => {
         parent = {
           hash: b.hashHex,
           height: b.header.height,
-          randomness: seal.type === "pos" ? toHex(seal.randomness) : "",
+          randomness: seal.type === "pos" ? toHex(vrfProofToHash(seal.vrfProof)!) : "",
         };
       }
       return out;
