@@ -272,6 +272,16 @@ export class Syncer {
     }
   }
 
+  /**
+   * We store the head the peer claims: it has nothing to give us. Its status may still look
+   * better (status carries no slot, and a block that arrived after its slot never displaces an
+   * equal head): our chain chose, and that is no fault of the peer's.
+   */
+  #holdsHeadOf(peerId: string): boolean {
+    const claimed = this.#deps.peers.get(peerId)?.status.headHash;
+    return claimed !== undefined && this.#isStored(claimed);
+  }
+
   #eligible(peerId: string): boolean {
     const entry = this.#cooldown.get(peerId);
     return entry === undefined || entry.until <= this.#now();
@@ -293,7 +303,7 @@ export class Syncer {
     try {
       while (!this.#stopped) {
         this.#again = false;
-        const peer = peers.best(chain.head, (id) => this.#eligible(id));
+        const peer = peers.best(chain.head, (id) => this.#eligible(id) && !this.#holdsHeadOf(id));
         if (peer === undefined) {
           if (this.#again) continue;
           break;
@@ -327,7 +337,7 @@ export class Syncer {
     const { peerId, status: claimed } = peer;
     switch (outcome) {
       case "synced": {
-        if (!isBetterChain(claimed, chain.head)) return true;
+        if (!isBetterChain(claimed, chain.head) || this.#isStored(claimed.headHash)) return true;
         // It served all it had and our head is still below its claim: its chain may have moved
         // since it told us (ask again); the same claim again did not materialise.
         await this.#deps.refreshStatus(peerId).catch(() => undefined);

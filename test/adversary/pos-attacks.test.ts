@@ -421,16 +421,19 @@ describe("a byzantine peer against PoS validators", () => {
     await evil.join(honest);
     const target = honest[0]!;
     const big = encodeRangeRequest({ from: 0, count: 64 });
-    const codes: string[] = [];
-    for (let round = 0; round < 10 && (await evil.connectedTo([target])); round++)
-      codes.push(
-        ...(await Promise.all(
-          Array.from({ length: 40 }, () =>
-            evil.request(target, evil.ids.blocksByRange, big, 5_000),
-          ),
-        )),
+    const burst = (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, () => evil.request(target, evil.ids.blocksByRange, big, 5_000)),
       );
+    // Eight at once: four are served, the rest answered BUSY (5 points each, no ban yet). A
+    // larger burst gets the sender banned, and its streams closed, before BUSY reaches it.
+    const codes: string[] = [];
+    for (let round = 0; round < 5 && !codes.includes("RemoteError"); round++)
+      codes.push(...(await burst(8)));
     expect(codes).toContain("RemoteError"); // BUSY
+    expect(codes).toContain("ok");
+    // Then a flood: banned within a few bursts.
+    for (let round = 0; round < 10 && (await evil.connectedTo([target])); round++) await burst(40);
     await evil.cutOff([target]);
     await expectUnharmed(honest, before, watched);
   }, 60_000);

@@ -164,6 +164,38 @@ describe("the syncer's choices", () => {
     expect(t.syncer.cooldownOf("busy")).toBe(1_000);
   });
 
+  it("a peer whose equal head our fork choice keeps out is not blamed, nor asked again", async () => {
+    // Two branches of equal length on a common prefix: ours has the earlier slot, the peer's tip
+    // the lower hash (all its status can show). The chain keeps ours; the peer told no lie.
+    const common = honestChain.slice(0, 10);
+    const fork = common.at(-1)!;
+    const [ours] = model.extend(fork, 1);
+    const oursSlot = ours!.header.seal.type === "pos" ? ours!.header.seal.slot : 0;
+    let theirs: Block | undefined;
+    for (let k = 1; theirs === undefined || theirs.hashHex > ours!.hashHex; k++)
+      [theirs] = model.extend(fork, 1, () => [], { minSlot: oursSlot + k });
+    const peerChain = [model.genesisBlock, ...common, theirs];
+    const t = await setup({
+      peer: {
+        status: statusOf(11, 0n, theirs.hashHex),
+        range: async (from, count) =>
+          peerChain.filter((b) => b.header.height >= from && b.header.height < from + count),
+      },
+    });
+    for (const b of [...common, ours!]) await t.chain.importBlock(b);
+    t.peers.set("peer", statusOf(11, t.chain.head.score, theirs.hashHex));
+    t.syncer.kick();
+    await waitFor("its head fetched", () => t.chain.getHeader(theirs.hashHex) !== undefined);
+    await t.idle();
+    expect(t.chain.head.hashHex).toBe(ours!.hashHex);
+    expect(t.penalties).toEqual([]);
+    expect(t.syncer.cooldownOf("peer")).toBe(0);
+    const asked = t.asked.length;
+    t.syncer.kick();
+    await t.idle();
+    expect(t.asked).toHaveLength(asked);
+  });
+
   it("the producer pauses while verified blocks move the head, and not after", async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => {
