@@ -14,7 +14,7 @@ import {
   applyBlockTransactions,
   type LedgerParams,
 } from "../../src/core/state.js";
-import { type Transaction, verifyTransactionSignature } from "../../src/core/transaction.js";
+import type { Transaction } from "../../src/core/transaction.js";
 import { codeOf, makeTx, type TxSpec, testKey, testParams } from "../helpers/ledger.js";
 
 const [alice, bob, carol, dave, exchange, forger] = [11, 12, 13, 14, 15, 16].map(testKey) as [
@@ -642,8 +642,10 @@ describe("mempool: blocks and reorgs", () => {
   });
 });
 
-describe("mempool: speed", () => {
-  it("bookkeeping (adds, evictions, selection) costs less than verifying the signatures", () => {
+describe("mempool: under load", () => {
+  // The same scenario's cost against signature verification is a benchmark (bench/mempool.ts,
+  // keys mempool.*): durations are not asserted in tests.
+  it("bookkeeping under load: 4,096 adds into a pool of 2,048, evictions, one full block", () => {
     const senders = Array.from({ length: 128 }, (_, i) => testKey(100 + i));
     const { pool, head } = setup({ limits: { maxCount: 2048 } });
     for (const s of senders) head.set(s, 1_000_000n);
@@ -651,12 +653,6 @@ describe("mempool: speed", () => {
     for (let n = 0; n < 32; n++)
       for (const [i, s] of senders.entries())
         txs.push(tx(s, { nonce: n, fee: BigInt(1 + ((i * 7 + n * 13) % 50)) }));
-    // The raw cost the brief says dominates: one Ed25519 verification per transaction.
-    const verifyStart = performance.now();
-    for (const t of txs) expect(verifyTransactionSignature(t)).toBe(true);
-    const verifyMs = performance.now() - verifyStart;
-
-    const started = performance.now();
     let rejected = 0;
     for (const t of txs) {
       try {
@@ -668,10 +664,12 @@ describe("mempool: speed", () => {
       }
     }
     const block = pool.selectForBlock(5_000);
-    const poolMs = performance.now() - started;
     expect(pool.size).toBe(2048);
     expect(block.length).toBe(2048);
     expect(rejected).toBeGreaterThan(0);
-    expect(poolMs).toBeLessThan(Math.max(verifyMs, 50));
+    // the block applies as a whole: nonce order kept per sender under fee priority
+    expect(() =>
+      head.apply(block, testParams({ exchange: new Set([exchange.address]) })),
+    ).not.toThrow();
   });
 });
