@@ -57,11 +57,15 @@ describe("two groups cut apart and joined again", () => {
     await fullyConnected(all, 30_000);
     await heightsReach(all, 5, 20_000);
 
-    // The admin routes are closed without the token.
+    // The admin routes are closed without the token and with a wrong one (every protected
+    // route and many wrong tokens: test/api/api.test.ts).
     const refused = await fetch(`${a1.apiUrl}/v1/admin/peers/${b1!.peerId}/ban`, {
       method: "POST",
     });
     expect(refused.status).toBe(401);
+    const wrong = await admin(a1, `${TOKEN}-wrong`, "ban", b1!.peerId);
+    expect(wrong.status).toBe(401);
+    expect(await peers(a1)).toContain(b1!.peerId);
 
     // Cut every link between the groups, from both ends.
     const cross = (fn: (node: ClusterNode, other: ClusterNode) => Promise<void>) =>
