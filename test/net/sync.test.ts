@@ -213,7 +213,7 @@ describe("sync", () => {
     for (const block of longBranch) await b.chain.importBlock(block);
 
     expect(a.net.unban(b.net.peerId)).toBe(true);
-    await waitFor("one chain", () => a.chain.head.hashHex === b.chain.head.hashHex, 10_000);
+    await waitFor("one chain", () => a.chain.head.hashHex === b.chain.head.hashHex, 30_000);
     expect(a.chain.head.hashHex).toBe(longBranch[3]!.hashHex);
     expect(a.reorgs.flatMap((r) => r.revertedTransactions.map((t) => t.id))).toEqual([lost.id]);
     expect(a.mempool.has(lost.id)).toBe(true);
