@@ -54,8 +54,16 @@ function bookkeeping(txs: Transaction[]): number {
       blockReward: 0n,
       exchange: new Set(),
       keepPositiveStake: false,
+      maxSupply: (1n << 64n) - 1n,
+      unbondingSlots: undefined,
+      slashing: undefined,
     },
-    state: () => ({ reader: { getAccount: (a) => accounts.get(a) }, totalStake: 0n }),
+    state: () => ({
+      reader: { getAccount: (a) => accounts.get(a) },
+      totalStake: 0n,
+      supply: 0n,
+      slot: undefined,
+    }),
     limits: { maxCount: 2048 },
   });
   const started = performance.now();
