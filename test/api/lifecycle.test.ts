@@ -96,6 +96,43 @@ describe("server-sent events and shutdown", () => {
   });
 });
 
+describe("a request that arrives while the node stops", () => {
+  it("is answered 503 ShuttingDown in the JSON error format", async () => {
+    t = await startTestNode({ genesis: posGenesis({ validator: forger }) });
+    const { port } = new URL(t.url);
+    const socket = connect(Number(port), "127.0.0.1");
+    let answer = "";
+    socket.on("data", (d) => {
+      answer += d.toString();
+    });
+    try {
+      await new Promise((resolve) => socket.once("connect", resolve));
+      // A request begun on an open connection (so the server's close does not count it idle)...
+      socket.write("GET /v1/sta");
+      // ...which the server has read once it answers a later request on another connection.
+      expect((await getJson(`${t.url}/v1/status`)).status).toBe(200);
+      const stopping = t.node.stop();
+      await waitFor(
+        async () =>
+          (await fetch(`${t!.url}/v1/status`).then(
+            () => false,
+            () => true,
+          )) || undefined,
+        10_000,
+        "the server to refuse new connections",
+      );
+      socket.write("tus HTTP/1.1\r\nHost: x\r\n\r\n");
+      await stopping;
+      await waitFor(async () => answer.includes("\r\n\r\n{") || undefined, 10_000, "an answer");
+      expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+      const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
+      expect(body).toEqual({ error: "ShuttingDown", message: expect.any(String) });
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
 describe("shutdown with idle client connections", () => {
   it("does not wait for a connection that never sends a request (a browser's preconnect)", async () => {
     t = await startTestNode({ genesis: posGenesis({ validator: forger }) });
