@@ -86,7 +86,10 @@ describe("chain network: gossip and status", () => {
     await waitFor("B reached the tip", () => b.chain.head.hashHex === tip.hashHex, 5_000);
     expect(b.chain.head.height).toBe(4);
     expect(b.chain.orphanCount).toBe(0);
-    const fetched = logged(b, "fetched the missing parents of a gossiped block");
+    // the walk logs once the tip it was fetching for is in (just after B's head moves)
+    const fetchedLog = () => logged(b, "fetched the missing parents of a gossiped block");
+    await waitFor("the fetch logged", () => fetchedLog().length > 0);
+    const fetched = fetchedLog();
     expect(fetched).toHaveLength(1);
     expect(fetched[0]!.fetched).toBe(3);
     expect(logged(b, "syncing from a peer with a better chain")).toHaveLength(0);
