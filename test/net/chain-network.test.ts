@@ -63,7 +63,12 @@ describe("chain network: gossip and status", () => {
     const block = model.child(model.genesisBlock, [transfer]);
     expect((await a.chain.importBlock(block)).status).toBe("head");
     await a.net.publishBlock(block);
-    await waitFor("B imported it", () => b.chain.head.hashHex === block.hashHex, 5_000);
+    // the import callback runs a moment after the head moves: wait for both
+    await waitFor(
+      "B imported it",
+      () => b.chain.head.hashHex === block.hashHex && b.imported.length > 0,
+      5_000,
+    );
     expect(b.imported.map((i) => [i.block.hashHex, i.source])).toEqual([[block.hashHex, "gossip"]]);
     expect(b.chain.totalSupply()).toBe(a.chain.totalSupply());
     // A alone (no peers) publishing is fine too.
