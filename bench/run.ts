@@ -3,7 +3,16 @@
  * Each benchmark reports absolute rates beside a raw limit measured in the same run, and their
  * ratio: the machines are shared and noisy, so ratios are the comparable figures.
  */
-const BENCHMARKS = ["validate", "mempool", "lottery", "pow", "import", "api", "network"] as const;
+const BENCHMARKS = [
+  "validate",
+  "mempool",
+  "lottery",
+  "vrf",
+  "pow",
+  "import",
+  "api",
+  "network",
+] as const;
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -11,6 +11,7 @@ import {
 import { equalBytes } from "../core/bytes.js";
 import { reject } from "../core/errors.js";
 import { checkEvidence } from "../core/evidence.js";
+import { BLOCK_WINDOW, checkTimestamp } from "../core/tx-time.js";
 
 /**
  * The checks a block passes before it is stored anywhere (tree or orphan pool): everything that
@@ -33,6 +34,8 @@ export function checkBlockStateless(block: Block, chainId: string, engine: Engin
     reject("BadEvidenceRoot", "evidenceRoot is not the Merkle root of the evidence");
   if (block.evidence.length > 0 && engine.type !== "pos")
     reject("InvalidEvidence", "only Proof of Stake blocks carry slashing evidence");
+  // Every transaction signed within a window around the block's own time (docs/consensus.md).
+  for (const tx of block.transactions) checkTimestamp(tx.timestamp, h.timestamp, BLOCK_WINDOW);
   engine.verifySealStateless(block);
   if (!verifyBlockSignature(block))
     reject("BadBlockSignature", "block signature is not the forger's");

@@ -13,6 +13,7 @@ import {
   StateOverlay,
 } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
+import { BLOCK_WINDOW, checkTimestamp } from "../core/tx-time.js";
 import { IndexedHeap } from "./mempool/heap.js";
 import { type Entry, SenderQueue } from "./mempool/sender-queue.js";
 
@@ -62,6 +63,8 @@ export interface BodyRequest {
   maxBytes?: number;
   /** PoS: the block's slot (default: the head state's). */
   slot?: number | undefined;
+  /** The block's timestamp: transactions signed outside its window (BLOCK_WINDOW) are left out. */
+  timestamp?: number;
   /** The block's forger, credited by evidence (the reporter's reward). */
   forger?: Address;
   /** Evidence candidates, applied before the transactions; those that do not apply are left out. */
@@ -392,6 +395,8 @@ export class Mempool {
       const { entry, queue } = cursor;
       if (bytes + entry.size > maxBytes) continue;
       try {
+        if (request.timestamp !== undefined)
+          checkTimestamp(entry.tx.timestamp, request.timestamp, BLOCK_WINDOW);
         applyTransaction(overlay, entry.tx, this.params);
       } catch (e) {
         if (isValidationError(e)) continue;

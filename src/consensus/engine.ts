@@ -158,9 +158,10 @@ export interface ProducerDeps {
   head(): HeadInfo;
   /**
    * The body of the next block on the current head: at most `maxTransactions` transactions in
-   * order and (PoS) the slashing evidence to include, all applying to the head state at `slot`.
+   * order and (PoS) the slashing evidence to include, all applying to the head state at `slot`,
+   * every transaction inside the block window around `timestamp` (the block's own).
    */
-  selectBody(maxTransactions: number, slot: number | undefined): BlockBodyChoice;
+  selectBody(maxTransactions: number, slot: number | undefined, timestamp: number): BlockBodyChoice;
   /** Hands a sealed block to the chain; resolves once imported (or rejects). */
   submit(block: Block): Promise<void>;
   /** Forge blocks without transactions too (PoS); PoW always mines. */

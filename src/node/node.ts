@@ -217,8 +217,9 @@ export class LotchainNode implements NodeApi {
         privateKey: key.privateKey,
         publicKey: key.publicKey,
         head: () => chain.headInfo(),
-        selectBody: (maxCount, slot) =>
+        selectBody: (maxCount, slot, timestamp) =>
           mempool.selectBody({
+            timestamp,
             maxCount,
             slot,
             forger: key.address,

@@ -108,7 +108,7 @@ export class PosForger implements BlockProducer {
     if (this.deps.paused?.()) return;
     const lottery = this.wins(head, slot);
     if (!lottery) return;
-    const body = this.deps.selectBody(MAX_BLOCK_TRANSACTIONS, slot);
+    const body = this.deps.selectBody(MAX_BLOCK_TRANSACTIONS, slot, slotStart(this.clock, slot)!);
     const evidence = body.evidence.slice(0, MAX_BLOCK_EVIDENCE);
     const transactions = transactionsThatFit(body.transactions, evidenceBytes(evidence));
     // Evidence is worth a block of its own: a fault is punished before the stake can leave.

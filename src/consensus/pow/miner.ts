@@ -159,7 +159,7 @@ export class PowMiner implements BlockProducer {
       return undefined;
     }
     const transactions = transactionsThatFit(
-      this.deps.selectBody(MAX_BLOCK_TRANSACTIONS, undefined).transactions,
+      this.deps.selectBody(MAX_BLOCK_TRANSACTIONS, undefined, timestamp).transactions,
     );
     const header: BlockHeader = {
       chainId: this.chainId,
