@@ -1,7 +1,7 @@
 import jstat from "jstat";
 import { slotWinner } from "../consensus/index.js";
 import type { Block } from "../core/block.js";
-import { toHex } from "../core/bytes.js";
+import { type HeaderJson, headerToJson } from "../core/header.js";
 import { isAddress } from "../core/keys.js";
 import type { ChainReader, NodeApi } from "./ports.js";
 
@@ -11,20 +11,12 @@ import type { ChainReader, NodeApi } from "./ports.js";
  * Test.py, live) and the nodes this node knows with their heads.
  */
 
-/** A block as the chain view draws it. */
-export interface TreeBlock {
-  height: number;
-  hash: string;
-  previousHash: string;
-  timestamp: number;
-  /** public key (hex); the page shows its address */
-  forger: string;
-  slot?: number;
-  target?: string;
+/** A block as the chain view draws it: its header's JSON, its transaction count, its branch. */
+export type TreeBlock = HeaderJson & {
   txs: number;
   /** on the main chain (else a side branch: a fork that lost, or one that may still win) */
   main: boolean;
-}
+};
 
 /** Blocks below the window whose side branches are still looked for (a fork may start there). */
 const TREE_MARGIN = 16;
@@ -32,19 +24,7 @@ const TREE_MARGIN = 16;
 export const TREE_MAX_BLOCKS = 1_000;
 
 function treeBlock(block: Block, main: boolean): TreeBlock {
-  const h = block.header;
-  const out: TreeBlock = {
-    height: h.height,
-    hash: block.hashHex,
-    previousHash: toHex(h.previousHash),
-    timestamp: h.timestamp,
-    forger: toHex(h.forger),
-    txs: block.transactions.length,
-    main,
-  };
-  if (h.seal.type === "pos") out.slot = h.seal.slot;
-  else out.target = h.seal.target.toString(16).padStart(64, "0");
-  return out;
+  return { ...headerToJson(block), txs: block.transactions.length, main };
 }
 
 /**

@@ -95,20 +95,34 @@ export const $ = (id) => document.getElementById(id);
 /** The sender's address of a transaction JSON. */
 export const senderOf = (tx) => addressOf(tx.senderPublicKey);
 
-/** Rows of transactions as a table (newest first as given); `self` marks in/out for an account. */
+/**
+ * Transactions as a table (newest first as given). For an account's page (`self`), one
+ * counterparty column and the direction, so that it fits a phone; else from and to.
+ */
 export function txTable(txs, { self, showBlock = true } = {}) {
   if (txs.length === 0) return `<p class="empty">No transactions.</p>`;
+  const block = (tx) =>
+    tx.height === undefined
+      ? `<span class="badge pending">pending</span>`
+      : link.block(String(tx.height), String(tx.height));
   const rows = txs
     .map((tx) => {
       const from = senderOf(tx);
-      const dir = self ? (from === self ? (tx.receiver === self ? "self" : "out") : "in") : "";
-      return `<tr><td>${link.tx(tx.id)}</td><td>${esc(tx.type)}${dir ? ` <span class="muted">${dir}</span>` : ""}</td>
-        <td>${link.account(from)}</td><td>${link.account(tx.receiver)}</td>
+      let parties;
+      if (self) {
+        const dir = from === self ? (tx.receiver === self ? "self" : "to") : "from";
+        const other = dir === "from" ? from : tx.receiver;
+        parties = `<td class="hide-narrow">${esc(tx.type)}</td><td>${dir === "self" ? `<span class="muted">itself</span>` : `<span class="muted">${dir}</span> ${link.account(other, short(other, 7, 4))}`}</td>`;
+      } else
+        parties = `<td>${esc(tx.type)}</td><td>${link.account(from, short(from, 7, 4))}</td><td>${link.account(tx.receiver, short(tx.receiver, 7, 4))}</td>`;
+      return `<tr><td>${link.tx(tx.id, short(tx.id, 6, 4))}<div class="only-narrow muted">${esc(tx.type)}</div></td>${parties}
         <td class="num">${amount(tx.amount)}</td><td class="num hide-narrow">${amount(tx.fee)}</td>
-        ${showBlock ? `<td class="num">${tx.height === undefined ? `<span class="badge pending">pending</span>` : link.block(String(tx.height), String(tx.height))}</td>` : ""}</tr>`;
+        ${showBlock ? `<td class="num">${block(tx)}</td>` : ""}</tr>`;
     })
     .join("");
-  return `<div class="scroll"><table class="list"><thead><tr><th>id</th><th>type</th><th>from</th><th>to</th>
+  const type = `<th class="hide-narrow">type</th>`;
+  const head = self ? `${type}<th>with</th>` : `${type}<th>from</th><th>to</th>`;
+  return `<div class="scroll"><table class="list"><thead><tr><th>id</th>${head}
     <th class="num">amount</th><th class="num hide-narrow">fee</th>${showBlock ? `<th class="num">block</th>` : ""}</tr></thead>
     <tbody>${rows}</tbody></table></div>`;
 }
