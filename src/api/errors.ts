@@ -168,11 +168,19 @@ const answeredSockets = new WeakSet<Duplex>();
  * Errors node:http raises before a request exists (unparseable requests, a header block over the
  * size limit, a request that took too long to arrive): the documented JSON body on the raw
  * socket, then the connection closes. A reset connection gets nothing; a socket already answered
- * is not answered twice (its further bytes fail to parse too).
+ * is not answered twice (its further bytes fail to parse too); a socket whose response has begun
+ * is closed (HTTP allows nothing else).
  */
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (error.code === "ECONNRESET" || socket.destroyed || answeredSockets.has(socket)) {
     if (!socket.destroyed && !answeredSockets.has(socket)) socket.destroy();
+    return;
+  }
+  // A response already under way on this socket (an event stream, an answer being sent while
+  // the rest of a bad body arrives): bytes of ours now would corrupt it. Close instead.
+  const current = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (current?.headersSent) {
+    socket.destroy();
     return;
   }
   answeredSockets.add(socket);

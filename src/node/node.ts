@@ -372,7 +372,7 @@ export class LotchainNode implements NodeApi {
   private admit(tx: Transaction, source: "api" | "gossip"): void {
     let result: AddResult;
     try {
-      checkTimestamp(tx.timestamp, Date.now(), ADMISSION_WINDOW);
+      checkTimestamp(tx.timestamp, (this.options.now ?? Date.now)(), ADMISSION_WINDOW);
       // The mempool answers AlreadyIncluded itself (an included transaction's nonce is used), so
       // no index lookup here: a synchronous store read per admitted transaction.
       result = this.mempool.add(tx);
@@ -415,7 +415,7 @@ export class LotchainNode implements NodeApi {
     txs.sort((a, b) => (a.sender === b.sender ? a.nonce - b.nonce : a.sender < b.sender ? -1 : 1));
     for (const tx of txs) {
       try {
-        checkTimestamp(tx.timestamp, Date.now(), ADMISSION_WINDOW);
+        checkTimestamp(tx.timestamp, (this.options.now ?? Date.now)(), ADMISSION_WINDOW);
         this.mempool.add(tx);
         restored++;
         // Announced once the network runs (a node without one keeps nothing to announce).

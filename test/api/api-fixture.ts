@@ -36,7 +36,7 @@ export async function startTestNode(opts: {
       limits: opts.apiLimits,
     },
     forgeEmptyBlocks: opts.forgeEmptyBlocks,
-    logger: pino({ level: "silent" }),
+    logger: pino({ level: process.env.LOTCHAIN_TEST_LOG ?? "silent" }),
   });
   return {
     node,

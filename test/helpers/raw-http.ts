@@ -20,6 +20,8 @@ export interface RawOptions {
   timeoutMs?: number;
   /** The request was HEAD: the response has no body whatever its headers say. */
   head?: boolean;
+  /** Close our side once the request is written (a body cut short then ends at once). */
+  halfClose?: boolean;
 }
 
 /** Parses the first response in `data`; undefined while it is incomplete. */
@@ -43,6 +45,9 @@ export function parseResponse(
   // An interim answer (100 Continue) precedes the response.
   if (status >= 100 && status < 200) return parseResponse(rest, ended, head);
   if (head || status === 204 || status === 304) return { status, headers, body: "" };
+  // An event stream never ends: its head is the answer.
+  if (/^text\/event-stream/.test(headers["content-type"] ?? ""))
+    return { status, headers, body: rest.toString("utf8") };
   if (headers["content-length"] !== undefined) {
     const length = Number(headers["content-length"]);
     if (rest.length < length) return undefined;
@@ -54,7 +59,9 @@ export function parseResponse(
     for (;;) {
       const eol = rest.indexOf("\r\n", at);
       if (eol < 0) return undefined;
-      const size = Number.parseInt(rest.subarray(at, eol).toString("latin1"), 16);
+      const line = rest.subarray(at, eol).toString("latin1");
+      if (!/^[0-9a-fA-F]{1,8}$/.test(line)) throw new Error(`not a chunk size: ${line}`);
+      const size = Number.parseInt(line, 16);
       if (size === 0) return { status, headers, body: Buffer.concat(chunks).toString("utf8") };
       if (rest.length < eol + 2 + size + 2) return undefined;
       chunks.push(rest.subarray(eol + 2, eol + 2 + size));
@@ -109,6 +116,7 @@ export function rawRequest(
     socket.on("error", () => finish(true));
     socket.on("connect", () => {
       for (const piece of [request].flat()) socket.write(piece);
+      if (opts.halfClose) socket.end();
     });
   });
 }
