@@ -75,6 +75,8 @@ export function encryptKey(key: KeyPair, passphrase: string): Keystore {
 }
 
 const HEX = /^([0-9a-f]{2})+$/;
+/** scrypt's memory is 128 · n · r bytes: ours (n = 2^17, r = 8) takes 128 MiB. */
+const MAX_SCRYPT_BYTES = 256 * 1024 * 1024;
 
 /** The keystore in a file's text, checked field by field; undefined when it is not one. */
 export function parseKeystore(text: string, file: string): Keystore | undefined {
@@ -95,10 +97,11 @@ export function parseKeystore(text: string, file: string): Keystore | undefined 
     c.cipher === "aes-256-gcm" &&
     [p?.n, p?.r, p?.p, p?.dklen].every((v) => Number.isSafeInteger(v) && v > 0) &&
     p.dklen === 32 &&
-    p.n <= 1 << 20 &&
     (p.n & (p.n - 1)) === 0 &&
-    p.r <= 32 &&
-    p.p <= 16 &&
+    // A file chooses its own scrypt cost: at most 256 MiB of memory (2x ours) and 4 passes, so
+    // that a hostile keystore cannot make the node allocate gigabytes (n = 2^20, r = 32 was 4 GiB).
+    128 * p.n * p.r <= MAX_SCRYPT_BYTES &&
+    p.p <= 4 &&
     [p.salt, c.cipherparams?.iv, c.cipherparams?.tag, c.ciphertext].every(
       (v) => typeof v === "string" && HEX.test(v),
     ) &&

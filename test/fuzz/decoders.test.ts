@@ -3,14 +3,16 @@ import { join } from "node:path";
 import { streamPair } from "@libp2p/utils";
 import { encode as cborEncode } from "cborg";
 import fc from "fast-check";
+import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { readGenesisFile } from "../../src/cli/genesis-file.js";
 import { readKeyFile } from "../../src/cli/keyfile.js";
+import { decryptKeystore, parseKeystore } from "../../src/cli/keystore.js";
 import { CliError } from "../../src/cli/output.js";
 import { blockFromJson, decodeBlock, verifyBlockSignature } from "../../src/core/block.js";
 import { decodeCanonical } from "../../src/core/encoding.js";
 import { isValidationError } from "../../src/core/errors.js";
-import { decodeEvidence, evidenceFromJson } from "../../src/core/evidence.js";
+import { checkEvidence, decodeEvidence, evidenceFromJson } from "../../src/core/evidence.js";
 import { parseGenesis } from "../../src/core/genesis.js";
 import { parsePrivateKeyPem } from "../../src/core/keys.js";
 import {
@@ -19,6 +21,7 @@ import {
   verifyTransactionSignature,
 } from "../../src/core/transaction.js";
 import { NetError } from "../../src/net/errors.js";
+import { validateGossipEvidence } from "../../src/net/gossip-validation.js";
 import { decodeNeighbours, onNeighbours } from "../../src/net/neighbours.js";
 import { WIRE_LIMITS } from "../../src/net/protocols.js";
 import { answerRequest, ResponseError, sendRequest } from "../../src/net/req-resp.js";
@@ -33,7 +36,7 @@ import {
 import { CHAIN_ID } from "../chain/chain-fixtures.js";
 import { tempDir } from "../helpers/node-process.js";
 import { cborValue, fuzz, jsonish, mutatedBytes, refusesCleanly } from "./fuzz.js";
-import { buildSamples } from "./samples.js";
+import { buildSamples, KEYSTORE_PASSPHRASE } from "./samples.js";
 
 /**
  * Raw-byte garbage and mutated valid messages into every decoder: transactions, blocks,
@@ -65,6 +68,7 @@ const reader = {
   getBlockByHash: async (hash: string) => samples.blocks.find((b) => b.hashHex === hash),
 };
 
+const silent = pino({ level: "silent" });
 const isResponseError = (e: unknown) => e instanceof ResponseError || isValidationError(e);
 
 describe("fuzz: every decoder refuses garbage with its typed error", () => {
@@ -86,6 +90,14 @@ describe("fuzz: every decoder refuses garbage with its typed error", () => {
         refusesCleanly(() => {
           for (const item of decodeTxBatch(bytes)) refusesCleanly(() => decodeTransaction(item));
         });
+        const verdict = validateGossipEvidence(bytes, {
+          admit: (evidence) => {
+            checkEvidence(evidence, CHAIN_ID);
+            return true;
+          },
+          log: silent,
+        });
+        expect(["accept", "ignore", "reject"]).toContain(verdict);
         for (const handler of [onBlocksByRange, onBlocksByHash])
           await handler(bytes, reader).catch((e) => {
             if (!isResponseError(e)) throw e;
@@ -196,6 +208,88 @@ describe("fuzz: every decoder refuses garbage with its typed error", () => {
       ),
       { budgetMs: 2_000 },
     );
+  });
+
+  it("keystores with fields mutated: a one-line CLI error, or the key when nothing bound changed", async () => {
+    const isCliError = (e: unknown) => e instanceof CliError;
+    let decrypted = 0;
+    const mutatedKeystore = fc
+      .tuple(
+        fc.constantFrom(...samples.keystores),
+        fc.constantFrom(
+          "version",
+          "id",
+          "address",
+          "publicKey",
+          "crypto.kdf",
+          "crypto.kdfparams.n",
+          "crypto.kdfparams.r",
+          "crypto.kdfparams.p",
+          "crypto.kdfparams.dklen",
+          "crypto.kdfparams.salt",
+          "crypto.cipher",
+          "crypto.cipherparams.iv",
+          "crypto.cipherparams.tag",
+          "crypto.ciphertext",
+          "crypto",
+        ),
+        fc.oneof(jsonish, fc.constant(undefined)),
+      )
+      .map(([base, path, value]) => {
+        const copy = structuredClone(base) as unknown as Record<string, unknown>;
+        const parts = path.split(".");
+        let at: Record<string, unknown> = copy;
+        for (const part of parts.slice(0, -1)) at = at[part] as Record<string, unknown>;
+        if (value === undefined) delete at[parts.at(-1)!];
+        else at[parts.at(-1)!] = value;
+        return { text: JSON.stringify(copy), changed: path };
+      });
+    const text = (k: unknown) => new Uint8Array(Buffer.from(JSON.stringify(k)));
+    await fuzz(
+      "keystores",
+      FILE,
+      fc.property(
+        fc.oneof(
+          mutatedKeystore,
+          mutatedBytes(fc.constantFrom(...samples.keystores.map(text))).map((bytes) => ({
+            text: Buffer.from(bytes).toString("utf8"),
+            changed: "bytes",
+          })),
+        ),
+        ({ text: input, changed }) => {
+          refusesCleanly(() => {
+            const keystore = parseKeystore(input, "fuzz.json");
+            if (!keystore) return;
+            const { n, r, p } = keystore.crypto.kdfparams;
+            // What a mutant may cost to decrypt is bounded apart (see the keystore test below).
+            if (n * r * p > 1 << 12) return;
+            const key = decryptKeystore(keystore, KEYSTORE_PASSPHRASE, "fuzz.json");
+            decrypted++;
+            expect(["id", "bytes"]).toContain(changed);
+            expect(key.address).toBe(keystore.address);
+          }, isCliError);
+          return true;
+        },
+      ),
+      { budgetMs: 2_000, counters: () => ({ decrypted }) },
+    );
+  });
+
+  it("a keystore that asks for gigabytes of scrypt memory is refused before any work", () => {
+    const base = samples.keystores[0]!;
+    for (const [n, r, p] of [
+      [1 << 20, 32, 1],
+      [1 << 21, 8, 1],
+      [1 << 18, 16, 1],
+      [1 << 17, 8, 16],
+    ] as const) {
+      const k = structuredClone(base);
+      k.crypto.kdfparams = { ...k.crypto.kdfparams, n, r, p };
+      expect(() => parseKeystore(JSON.stringify(k), "big.json")).toThrow(CliError);
+    }
+    const ours = structuredClone(base);
+    ours.crypto.kdfparams = { ...ours.crypto.kdfparams, n: 1 << 17, r: 8, p: 1 };
+    expect(parseKeystore(JSON.stringify(ours), "ours.json")).toBeDefined();
   });
 
   it("request/response frames of any bytes, both ways", async () => {

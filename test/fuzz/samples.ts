@@ -1,9 +1,11 @@
+import { createCipheriv, randomBytes, scryptSync } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { KEYSTORE_VERSION, type Keystore } from "../../src/cli/keystore.js";
 import { type Block, blockToJson } from "../../src/core/block.js";
 import { type Evidence, makeEvidence } from "../../src/core/evidence.js";
 import { genesisToJson } from "../../src/core/genesis.js";
 import { signedHeader } from "../../src/core/header.js";
-import { privateKeyToPem } from "../../src/core/keys.js";
+import { type KeyPair, privateKeyToPem } from "../../src/core/keys.js";
 import { type Transaction, transactionToJson } from "../../src/core/transaction.js";
 import { encodeNeighbours } from "../../src/net/neighbours.js";
 import {
@@ -37,6 +39,43 @@ export interface Samples {
   };
   json: { transaction: unknown[]; block: unknown[]; genesis: unknown[] };
   pem: string[];
+  /** Keystores of cheap scrypt parameters (n = 16), so that decrypting a mutant costs little. */
+  keystores: Keystore[];
+}
+
+export const KEYSTORE_PASSPHRASE = "fuzz passphrase";
+
+/**
+ * A keystore in the format of src/cli/keystore.ts, written independently of it (scrypt, then
+ * AES-256-GCM over the key's PKCS#8 DER with the version, address and public key as associated
+ * data), with a tiny scrypt cost.
+ */
+export function cheapKeystore(key: KeyPair, passphrase = KEYSTORE_PASSPHRASE): Keystore {
+  const kdfparams = { n: 16, r: 1, p: 1, dklen: 32, salt: randomBytes(32).toString("hex") };
+  const derived = scryptSync(passphrase, Buffer.from(kdfparams.salt, "hex"), 32, {
+    N: kdfparams.n,
+    r: kdfparams.r,
+    p: kdfparams.p,
+  });
+  const iv = randomBytes(12);
+  const publicKey = Buffer.from(key.publicKey).toString("hex");
+  const cipher = createCipheriv("aes-256-gcm", derived, iv);
+  cipher.setAAD(Buffer.from(`${KEYSTORE_VERSION}\n${key.address}\n${publicKey}`));
+  const plain = key.privateKey.export({ format: "der", type: "pkcs8" });
+  const ciphertext = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return {
+    version: KEYSTORE_VERSION,
+    id: "00000000-0000-4000-8000-000000000000",
+    address: key.address,
+    publicKey,
+    crypto: {
+      kdf: "scrypt",
+      kdfparams,
+      cipher: "aes-256-gcm",
+      cipherparams: { iv: iv.toString("hex"), tag: cipher.getAuthTag().toString("hex") },
+      ciphertext: ciphertext.toString("hex"),
+    },
+  };
 }
 
 export function buildSamples(): Samples {
@@ -109,5 +148,6 @@ export function buildSamples(): Samples {
       genesis: [devnet, genesisToJson(testGenesis("pos")), genesisToJson(testGenesis("pow"))],
     },
     pem: [privateKeyToPem(alice.privateKey), privateKeyToPem(bob.privateKey)],
+    keystores: [cheapKeystore(alice), cheapKeystore(bob)],
   };
 }
