@@ -123,6 +123,10 @@ describe("errors raised below the routes answer { error, message } with a docume
     expectError(await get("/v1/nothing"), 404, "NotFound");
     const head = await send("HEAD /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n", true);
     expect(head.status).toBe(404);
+    // HEAD of the event stream: its head at once, not a stream that never flushes.
+    const events = await send("HEAD /v1/events HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    expect(events.status).toBe(200);
+    expect(events.headers["content-type"]).toMatch(/^text\/event-stream/);
   });
 });
 

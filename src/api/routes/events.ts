@@ -67,15 +67,15 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi, limits:
       schema: { tags: ["v1"], summary: "server-sent events: block, transaction, reorg, slashing" },
     },
     (request, reply) => {
+      const headers = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+      // HEAD: the head of a stream, and no stream (a HEAD never carries the body that would
+      // flush it, so its head would wait forever).
+      if (request.method === "HEAD") return reply.headers(headers).send();
       if (clients.size >= limits.maxEventStreams)
         throw httpError(429, `more than ${limits.maxEventStreams} event streams open`);
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, {
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        connection: "keep-alive",
-      });
+      res.writeHead(200, { ...headers, connection: "keep-alive" });
       res.write(": lotchain events\n\n");
       clients.add(res);
       const forget = () => clients.delete(res);
