@@ -173,11 +173,13 @@ const blockMutation = fc.oneof(
 );
 type BlockMutation = typeof blockMutation extends fc.Arbitrary<infer T> ? T : never;
 
+// Transactions are signed and admitted on the chain's clock (the blocks' time, in 2025), so that
+// the admission and block windows see the same time.
 const txContext = () => ({
   chainId: CHAIN_ID,
   keys,
   nextNonce: (address: string) => mempool.pendingNonce(address),
-  now: Date.now(),
+  now: now(),
 });
 
 function mutate(block: Block, m: BlockMutation): Uint8Array {
@@ -302,7 +304,7 @@ describe("fuzz: the ledger under hostile gossip", () => {
           const stateBefore = stateOf();
           const outcome = await validateTxBatch(batch, {
             admit: (tx) => {
-              checkTimestamp(tx.timestamp, Date.now(), ADMISSION_WINDOW);
+              checkTimestamp(tx.timestamp, now(), ADMISSION_WINDOW);
               mempool.add(tx);
             },
             onUndecodable: () => {},
@@ -321,7 +323,11 @@ describe("fuzz: the ledger under hostile gossip", () => {
 
           // 2. A block of what the mempool selects: the model must accept it.
           const slot = (tip.header.seal.type === "pos" ? tip.header.seal.slot : 0) + 1;
-          const { transactions } = mempool.selectBody({ maxCount: 40, slot });
+          const { transactions } = mempool.selectBody({
+            maxCount: 40,
+            slot,
+            timestamp: slotStart({ genesisTimestamp: GENESIS_TIME, slotMs: SLOT_MS }, slot)!,
+          });
           const block = model.child(tip, transactions);
           known.set(block.hashHex, block);
 
