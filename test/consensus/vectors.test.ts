@@ -22,8 +22,10 @@ import { keyPairFromSeed } from "../../src/core/keys.js";
 import { vrfSecretKey } from "../../src/core/vrf.js";
 import { forgePosBlock, posGenesis } from "./helpers.js";
 
-// Written by write-vectors.ts and cross-checked once by an independent Python implementation;
-// any change to a consensus rule changes these outputs and fails here.
+// Written by write-vectors.ts from this code, and recomputed by an independent implementation,
+// test/vectors/check_vectors.py (run by npm test and .ci/run; see test/vectors/README.md). Any
+// change to a consensus rule changes these outputs and fails here; regenerating the files from a
+// changed rule fails the Python check unless it changes too.
 const read = (name: string) =>
   JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), "utf8"));
 const lottery = read("lottery.json");

@@ -2,7 +2,9 @@
  * Writes test/vectors/lottery.json and test/vectors/pow.json from the current code. Run it only
  * when a consensus rule changes on purpose (every node must change with it):
  *   npx tsc -p tsconfig.json && node dist/test/consensus/write-vectors.js
- * vectors.test.ts checks the files, so any unintended change to the rules fails the tests.
+ * vectors.test.ts checks the files, so any unintended change to the rules fails the tests; and
+ * test/vectors/check_vectors.py recomputes them independently (change it with the rule):
+ *   python3 test/vectors/check_vectors.py
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

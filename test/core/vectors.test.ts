@@ -8,7 +8,8 @@ import {
   verifyBlockSignature,
 } from "../../src/core/block.js";
 import { parseHex, toHex } from "../../src/core/bytes.js";
-import { keyPairFromSeed } from "../../src/core/keys.js";
+import { isValidationError } from "../../src/core/errors.js";
+import { keyPairFromSeed, parseAddress } from "../../src/core/keys.js";
 import { merkleRoot } from "../../src/core/merkle.js";
 import {
   decodeTransaction,
@@ -19,9 +20,22 @@ import {
   verifyTransactionSignature,
 } from "../../src/core/transaction.js";
 
-const vectors = JSON.parse(
-  readFileSync(new URL("../vectors/encoding.json", import.meta.url), "utf8"),
-);
+// Written by test/core/write-vectors.ts; test/vectors/check_vectors.py recomputes every value
+// with its own implementation of the formats (test/vectors/README.md).
+const read = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), "utf8"));
+const vectors = read("encoding.json");
+const invalid = read("invalid.json");
+
+const codeOf = (fn: () => unknown): string => {
+  try {
+    fn();
+    return "none";
+  } catch (e) {
+    if (isValidationError(e)) return e.code;
+    throw e;
+  }
+};
 
 describe("encoding vectors (test/vectors/encoding.json)", () => {
   const keys = vectors.keys.map((k: { seed: string }) => keyPairFromSeed(parseHex(k.seed, 32)!));
@@ -72,5 +86,31 @@ describe("encoding vectors (test/vectors/encoding.json)", () => {
         blockFromJson(v.json, v.json.transactions[0]?.chainId ?? "lotchain-vectors").hashHex,
       ).toBe(v.json.hash);
     }
+  });
+});
+
+describe("invalid inputs (test/vectors/invalid.json), each with its reason", () => {
+  it("are transactions that do not decode, with the code given", () => {
+    expect(invalid.transactions.length).toBeGreaterThanOrEqual(10);
+    for (const v of invalid.transactions)
+      expect(
+        codeOf(() => decodeTransaction(parseHex(v.hex)!)),
+        v.reason,
+      ).toBe(v.code);
+  });
+
+  it("are transactions that decode but whose signature does not verify", () => {
+    for (const v of invalid.badSignature) {
+      const tx = decodeTransaction(parseHex(v.hex)!);
+      expect(verifyTransactionSignature(tx), v.reason).toBe(false);
+    }
+  });
+
+  it("are strings that are not lotchain addresses", () => {
+    for (const v of invalid.addresses)
+      expect(
+        codeOf(() => parseAddress(v.text)),
+        v.reason,
+      ).toBe("MalformedAddress");
   });
 });
