@@ -22,6 +22,7 @@ import {
 import { findFork, isBetter } from "./fork-choice.js";
 import { LruCache } from "./lru.js";
 import { OrphanPool } from "./orphan-pool.js";
+import type { SignatureCache } from "./signatures.js";
 import type { SnapshotBook } from "./snapshots.js";
 
 /**
@@ -67,8 +68,8 @@ export interface ImporterDeps {
   snapshots: SnapshotBook;
   log: ChainLogger;
   now: () => number;
-  /** Read at every import: the hook may be set after the chain opened. */
-  isVerified: () => ((tx: Transaction) => boolean) | undefined;
+  /** The node's signature cache: a transaction verified once (mempool, gossip) is not again. */
+  signatures: Pick<SignatureCache, "isVerified" | "prepare">;
   emit<K extends keyof ChainEventMap>(event: K, ...args: ChainEventMap[K]): void;
 }
 
@@ -102,6 +103,9 @@ export class BlockImporter {
       const known = this.knownStatus(block);
       if (known) return known;
       checkBlockStateless(block, this.deps.chainId, this.deps.engine);
+      // Signatures not seen before are checked in the worker pool, all at once; the state
+      // transition then finds them cached (a forged one is not: it is refused with its code).
+      await this.deps.signatures.prepare(block.transactions);
       const parentHash = toHex(block.header.previousHash);
       if (!this.deps.store.hasBlock(parentHash)) {
         const parked = this.parked.remove(parentHash);
@@ -359,7 +363,7 @@ export class BlockImporter {
       engine: this.deps.engine,
       params: this.deps.params,
       now: this.deps.now,
-      isVerified: this.deps.isVerified(),
+      isVerified: (tx: Transaction) => this.deps.signatures.isVerified(tx),
       snapshots: this.deps.snapshots,
     };
   }

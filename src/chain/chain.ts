@@ -27,6 +27,7 @@ import { BlockImporter } from "./chain-import.js";
 import { openChainStore } from "./chain-open.js";
 import { DEFAULT_ORPHAN_LIMITS, OrphanPool, type OrphanPoolLimits } from "./orphan-pool.js";
 import { SerialQueue } from "./serial-queue.js";
+import { SignatureCache } from "./signatures.js";
 import { SnapshotBook } from "./snapshots.js";
 
 export type {
@@ -47,8 +48,12 @@ export interface ChainOptions {
   logger?: ChainLogger;
   /** Wall clock in ms, for the engine's time rules (tests pass their own). */
   now?: () => number;
-  /** Tells which transactions' signatures were already verified (the mempool's cache). */
-  isVerified?: (tx: Transaction) => boolean;
+  /**
+   * The node's signature cache, shared with the mempool: signatures verified on admission are
+   * not verified again on import, and new ones are verified in its worker pool (default: a
+   * cache of its own that verifies on this thread).
+   */
+  signatures?: SignatureCache;
   orphanLimits?: OrphanPoolLimits;
   /** fsync every batch (see StoreOptions.sync). */
   sync?: boolean;
@@ -70,8 +75,7 @@ const HEIGHT_RE = /^(0|[1-9][0-9]{0,15})$/;
  * reaches the store as one atomic batch, and only then the memory and the events.
  */
 export class Chain extends EventEmitter<ChainEventMap> {
-  /** Hook for the mempool's signature cache; may be set after open. */
-  isVerified: ((tx: Transaction) => boolean) | undefined;
+  readonly signatures: SignatureCache;
   readonly genesisHash: string;
   readonly params: LedgerParams;
   private readonly queue = new SerialQueue();
@@ -101,7 +105,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
     this.snapshots = new SnapshotBook(store);
     this.log = options.logger ?? SILENT_LOGGER;
     this.now = options.now ?? Date.now;
-    this.isVerified = options.isVerified;
+    this.signatures = options.signatures ?? new SignatureCache();
     this.importer = new BlockImporter(
       {
         chainId: genesis.chainId,
@@ -114,7 +118,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
         snapshots: this.snapshots,
         log: this.log,
         now: this.now,
-        isVerified: () => this.isVerified,
+        signatures: this.signatures,
         emit: (event, ...args) => this.emitSafely(event, ...args),
       },
       head,
@@ -184,6 +188,9 @@ export class Chain extends EventEmitter<ChainEventMap> {
   }
 
   importBlock(block: Block): Promise<ImportResult> {
+    // Behind other imports (a synced range, a burst of gossip): its new signatures are checked
+    // in the worker pool meanwhile, so that verification overlaps the imports before it.
+    if (this.queue.pending > 0) void this.signatures.prepare(block.transactions);
     return this.queue.run(async () => {
       if (this.closed) throw new Error("the chain is closed");
       return this.importer.importBlock(block);

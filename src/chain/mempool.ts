@@ -16,6 +16,7 @@ import type { Transaction } from "../core/transaction.js";
 import { BLOCK_WINDOW, checkTimestamp } from "../core/tx-time.js";
 import { IndexedHeap } from "./mempool/heap.js";
 import { type Entry, SenderQueue } from "./mempool/sender-queue.js";
+import { SignatureCache, type VerifiedSignatures } from "./signatures.js";
 
 /**
  * The mempool: pending transactions, validated against the head state with the core rules.
@@ -101,6 +102,12 @@ export interface MempoolOptions {
   now?: () => number;
   /** Whether the chain already includes this id: turns NonceTooLow into AlreadyIncluded. */
   isIncluded?: (id: string) => boolean;
+  /**
+   * The node's signature cache, shared with block import and gossip: a transaction verified
+   * there is not verified again here, and one verified here is not again on import (default: a
+   * cache of its own).
+   */
+  signatures?: VerifiedSignatures;
 }
 
 export interface AddResult {
@@ -144,6 +151,7 @@ export class Mempool {
   private readonly state: () => HeadState;
   private readonly now: () => number;
   private readonly isIncluded: ((id: string) => boolean) | undefined;
+  private readonly signatures: VerifiedSignatures;
 
   /** Every pending entry by id, in arrival order (Map order), which makes expiry O(expired). */
   private readonly byId = new Map<string, Entry>();
@@ -162,6 +170,7 @@ export class Mempool {
     this.limits = Object.freeze({ ...DEFAULT_MEMPOOL_LIMITS, ...options.limits });
     this.now = options.now ?? Date.now;
     this.isIncluded = options.isIncluded;
+    this.signatures = options.signatures ?? new SignatureCache();
   }
 
   get size(): number {
@@ -223,11 +232,31 @@ export class Mempool {
   /**
    * Adds a transaction after full validation against the head state and the sender's pending
    * transactions, or throws ValidationError. Order of checks: cheap ones first, the signature
-   * (skipped when `verified`: the caller checked it, e.g. through a cache; the stateless rules
-   * always run) last, so spam costs little. Nothing changes before every check passed, but for
-   * the lazy re-check of the sender against a moved head (see the file comment).
+   * last (skipped when the shared signature cache has it, or when `verified`: the caller checked
+   * it; the stateless rules always run), so spam costs little. Nothing changes before every
+   * check passed, but for the lazy re-check of the sender against a moved head (see the file
+   * comment).
    */
   add(tx: Transaction, opts: { verified?: boolean } = {}): AddResult {
+    const plan = this.plan(tx);
+    if (!opts.verified && !this.signatures.isVerified(tx)) {
+      checkSignature(tx);
+      this.signatures.markVerified(tx);
+    }
+    return this.commit(tx, plan);
+  }
+
+  /**
+   * Every check `add` makes but the signature, without adding: what a node asks before it
+   * spends a verification (in the worker pool) on a transaction. Throws ValidationError.
+   * Returns the ids the lazy re-check of the sender dropped (they left the pool).
+   */
+  check(tx: Transaction): string[] {
+    return this.plan(tx).evicted;
+  }
+
+  /** The checks of `add` (all but the signature) and what committing the transaction takes. */
+  private plan(tx: Transaction): AdmissionPlan {
     if (this.byId.has(tx.id)) reject("Duplicate", `transaction ${tx.id} is already pending`);
     checkTransactionRules(tx, this.params);
     const head = this.state();
@@ -286,10 +315,12 @@ export class Mempool {
     }
     const queued = runStates === undefined;
     const victims = this.planEvictions(tx, queued, existing, q);
-    // The stateless rules ran first thing; only the signature is left.
-    if (!opts.verified) checkSignature(tx);
+    return { head, account, index, existing, runStates, queued, victims, evicted };
+  }
 
-    // Every check passed: commit.
+  /** Adds a transaction whose plan (and signature) passed. */
+  private commit(tx: Transaction, plan: AdmissionPlan): AddResult {
+    const { head, account, index, existing, runStates, queued, victims, evicted } = plan;
     for (const victim of victims) {
       const vq = this.senders.get(victim.tx.sender)!;
       vq.removeAt(vq.find(victim.tx.nonce));
@@ -298,7 +329,7 @@ export class Mempool {
       this.reposition(vq);
     }
     // Evicting the sender's own held tail may have emptied (and forgotten) its queue.
-    q = this.senders.get(tx.sender);
+    let q = this.senders.get(tx.sender);
     if (!q) {
       q = new SenderQueue(tx.sender, { ...account }, head.totalStake);
       this.senders.set(tx.sender, q);
@@ -711,6 +742,21 @@ export class Mempool {
 interface Applied {
   after: Account;
   stakeAfter: bigint;
+}
+
+/** What `add` found while checking a transaction, for its commit. */
+interface AdmissionPlan {
+  head: HeadState;
+  account: Account;
+  /** Its nonce's place in the sender's queue (negative: not there). */
+  index: number;
+  /** The pending transaction it replaces. */
+  existing: Entry | undefined;
+  runStates: Applied[] | undefined;
+  queued: boolean;
+  victims: Entry[];
+  /** Ids the lazy re-check of the sender dropped. */
+  evicted: string[];
 }
 
 interface Cursor {

@@ -108,10 +108,18 @@ function finish(tx: UnsignedTransaction, signature: Uint8Array): Transaction {
     nonce: tx.nonce,
     timestamp: tx.timestamp,
     signature,
-    id: toHex(taggedHash("lotchain/txid/v1", encoded)),
+    id: transactionIdOf(encoded),
     sender: addressFromPublicKey(tx.senderPublicKey),
     encoded,
   };
+}
+
+/**
+ * The id of a signed encoding: what `decodeTransaction(bytes).id` is when the bytes decode, at
+ * the cost of one hash. Bytes that are not a canonical transaction get an id no transaction has.
+ */
+export function transactionIdOf(encoded: Uint8Array): string {
+  return toHex(taggedHash("lotchain/txid/v1", encoded));
 }
 
 export function signTransaction(tx: UnsignedTransaction, privateKey: KeyObject): Transaction {

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Chain } from "../chain/chain.js";
 import type { Mempool } from "../chain/mempool.js";
 import type { Block } from "../core/block.js";
-import type { RejectCode } from "../core/errors.js";
+import type { RejectCode, ValidationError } from "../core/errors.js";
 import type { Evidence } from "../core/evidence.js";
 import type { Genesis } from "../core/genesis.js";
 import type { Transaction } from "../core/transaction.js";
@@ -65,8 +65,13 @@ export interface ChainNetworkOptions {
   chain: Chain;
   mempool: Mempool;
   logger: Logger;
-  /** Admits a gossiped transaction (mempool and events); throws ValidationError when invalid. */
-  onTransaction(tx: Transaction): void;
+  /**
+   * Admits gossiped transactions (mempool and events), verifying their signatures; resolves with
+   * the error each one got (undefined: admitted).
+   */
+  onTransactions(txs: readonly Transaction[]): Promise<(ValidationError | undefined)[]>;
+  /** Whether a transaction of this id is pending already (its gossiped bytes are skipped). */
+  knownTransaction?(id: string): boolean;
   /**
    * Offers gossiped slashing evidence to the node's pool: true when pooled (new), false when
    * known or no longer applying; throws ValidationError when no node would take it.
@@ -448,7 +453,8 @@ export class ChainNetwork {
   async #onGossipTx(data: Uint8Array, from: string): Promise<"accept" | "ignore" | "reject"> {
     if (this.#status.isMismatched(from)) return "ignore";
     const { verdict, repack } = await validateTxBatch(data, {
-      admit: (tx) => this.#options.onTransaction(tx),
+      admitAll: (txs) => this.#options.onTransactions(txs),
+      known: (id) => this.#options.knownTransaction?.(id) ?? false,
       onUndecodable: (code) => this.#options.onTransactionRejected?.(code),
       running: () => this.#running,
       log: this.#log.child({ from }),

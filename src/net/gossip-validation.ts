@@ -1,19 +1,28 @@
 import type { Logger } from "pino";
 import type { ChainHead, ImportResult } from "../chain/chain.js";
 import { type Block, decodeBlock } from "../core/block.js";
-import { isValidationError, type RejectCode } from "../core/errors.js";
+import { isValidationError, type RejectCode, type ValidationError } from "../core/errors.js";
 import { decodeEvidence, type Evidence } from "../core/evidence.js";
-import { decodeTransaction, type Transaction } from "../core/transaction.js";
+import { decodeTransaction, type Transaction, transactionIdOf } from "../core/transaction.js";
 import type { GossipVerdict } from "./gossip.js";
 import { blockVerdict, evidenceVerdict, txVerdict } from "./protocols.js";
 import { decodeTxBatch } from "./wire.js";
 
-/** Gossiped transactions admitted between two yields to the event loop. */
-const TX_ADMIT_SLICE = 16;
+/**
+ * Gossiped transactions handed to admission at once. Their signatures are verified together in
+ * the worker pool; a message is judged slice by slice, so that a batch of forged signatures costs
+ * one slice of verifications, not the whole batch, before its relayer is condemned.
+ */
+const TX_ADMIT_SLICE = 64;
 
 export interface TxGossipDeps {
-  /** Admits a transaction (mempool, events), verifying it; throws ValidationError. */
-  admit(tx: Transaction): void;
+  /**
+   * Admits transactions (mempool, events), verifying their signatures; resolves with the error
+   * each one got (undefined: admitted).
+   */
+  admitAll(txs: readonly Transaction[]): Promise<(ValidationError | undefined)[]>;
+  /** Whether a transaction of this id is pending here already: its bytes are not decoded. */
+  known(id: string): boolean;
   /** A message or an item in it that does not decode (metrics). */
   onUndecodable(code: RejectCode): void;
   /** False once the network stops: the rest of a batch is left. */
@@ -34,12 +43,15 @@ export interface TxBatchOutcome {
    * signature was checked) is never relayed, so an honest relayer is never blamed for it.
    */
   repack: Transaction[];
+  /** Items of the batch pending here already (not decoded again). */
+  known: number;
 }
 
 /**
- * A batch of gossiped transactions: each goes to admission in order. The first one any node
- * would refuse without looking at state condemns the message and its relayer (the rest is not
- * looked at: a batch of forged signatures costs one verification, not 256).
+ * A batch of gossiped transactions: items already pending here are skipped undecoded (their
+ * hash is their id), the rest go to admission in order, a slice at a time. The first one any
+ * node would refuse without looking at state condemns the message and its relayer (the slices
+ * after it are not looked at).
  */
 export async function validateTxBatch(
   data: Uint8Array,
@@ -51,37 +63,42 @@ export async function validateTxBatch(
   } catch (e) {
     if (!isValidationError(e)) throw e;
     deps.onUndecodable(e.code);
-    return { verdict: "reject", repack: [] };
+    return { verdict: "reject", repack: [], known: 0 };
   }
   const admitted: Transaction[] = [];
+  let known = 0;
   let condemned = false;
-  for (let i = 0; i < items.length && !condemned; i++) {
-    // Admission verifies a signature: let timers and I/O run between slices of a batch.
-    if (i > 0 && i % TX_ADMIT_SLICE === 0) await new Promise((r) => setImmediate(r));
-    if (!deps.running()) return { verdict: "ignore", repack: [] };
-    let tx: Transaction;
-    try {
-      tx = decodeTransaction(items[i]!);
-    } catch (e) {
-      if (!isValidationError(e)) throw e;
-      deps.onUndecodable(e.code);
-      condemned = true;
-      break;
+  for (let from = 0; from < items.length && !condemned; from += TX_ADMIT_SLICE) {
+    if (!deps.running()) return { verdict: "ignore", repack: [], known };
+    const slice: Transaction[] = [];
+    for (const item of items.slice(from, from + TX_ADMIT_SLICE)) {
+      if (deps.known(transactionIdOf(item))) {
+        known++;
+        continue;
+      }
+      try {
+        slice.push(decodeTransaction(item));
+      } catch (e) {
+        if (!isValidationError(e)) throw e;
+        deps.onUndecodable(e.code);
+        condemned = true;
+        break;
+      }
     }
-    try {
-      deps.admit(tx);
-      admitted.push(tx);
-    } catch (e) {
-      if (!isValidationError(e)) throw e;
-      if (txVerdict(e.code) === "reject") {
+    const errors = await deps.admitAll(slice);
+    for (let i = 0; i < slice.length; i++) {
+      const e = errors[i];
+      const tx = slice[i]!;
+      if (!e) admitted.push(tx);
+      else if (txVerdict(e.code) === "reject") {
         deps.log.debug({ tx: tx.id, code: e.code, reason: e.message }, "gossiped tx rejected");
         condemned = true;
       }
     }
   }
-  if (condemned) return { verdict: "reject", repack: admitted };
-  if (admitted.length === items.length) return { verdict: "accept", repack: [] };
-  return { verdict: "ignore", repack: admitted };
+  if (condemned) return { verdict: "reject", repack: admitted, known };
+  if (admitted.length === items.length) return { verdict: "accept", repack: [], known };
+  return { verdict: "ignore", repack: admitted, known };
 }
 
 /** Imports queued or running past which gossiped blocks are dropped unread (back-pressure). */

@@ -17,6 +17,14 @@ export class NodeMetrics {
     mempoolSize: () => number;
     totalSupply: () => bigint;
     syncing: () => boolean;
+    /** Signature verification: in the pool's workers, on the event loop, cache hits. */
+    signatures?: () => {
+      worker: number;
+      inline: number;
+      batches: number;
+      queued: number;
+      cacheHits: number;
+    };
   }) {
     const registry = this.registry;
     collectDefaultMetrics({ register: registry, prefix: "lotchain_" });
@@ -35,6 +43,33 @@ export class NodeMetrics {
     gauge("lotchain_mempool_transactions", "pending transactions", live.mempoolSize);
     gauge("lotchain_total_supply", "sum of balances and stakes", () => Number(live.totalSupply()));
     gauge("lotchain_syncing", "1 while catching up with peers", () => (live.syncing() ? 1 : 0));
+    const signatures = live.signatures;
+    if (signatures) {
+      new Gauge({
+        name: "lotchain_signature_checks",
+        help:
+          "Ed25519 signature checks of transactions since start: verified in the worker pool, " +
+          "verified on the event loop (pool closed or a worker lost), answered by the cache",
+        labelNames: ["by"],
+        registers: [registry],
+        collect() {
+          const now = signatures();
+          this.set({ by: "worker" }, now.worker);
+          this.set({ by: "inline" }, now.inline);
+          this.set({ by: "cache" }, now.cacheHits);
+        },
+      });
+      gauge(
+        "lotchain_signature_batches",
+        "batches handed to the verification workers since start",
+        () => signatures().batches,
+      );
+      gauge(
+        "lotchain_signatures_queued",
+        "signatures waiting for a verification worker",
+        () => signatures().queued,
+      );
+    }
     this.blocksImported = new Counter({
       name: "lotchain_blocks_imported_total",
       help: "blocks imported, by source",

@@ -15,11 +15,13 @@ import { closeApiServer, createApiServer } from "../api/server.js";
 import { Chain } from "../chain/chain.js";
 import type { HeadEvent, ReorgEvent, SlashingEvent } from "../chain/chain-events.js";
 import { EvidencePool } from "../chain/evidence-pool.js";
-import { type AddResult, Mempool, type MempoolLimits } from "../chain/mempool.js";
+import { DEFAULT_MEMPOOL_LIMITS, Mempool, type MempoolLimits } from "../chain/mempool.js";
+import { DEFAULT_SIGNATURE_CACHE_SIZE, SignatureCache } from "../chain/signatures.js";
+import { VerifyPool } from "../chain/verify-pool.js";
 import type { BlockProducer, Engine } from "../consensus/engine.js";
 import { createEngine } from "../consensus/index.js";
 import type { Block } from "../core/block.js";
-import { isValidationError, reject } from "../core/errors.js";
+import { isValidationError, reject, ValidationError } from "../core/errors.js";
 import type { Evidence } from "../core/evidence.js";
 import type { Genesis } from "../core/genesis.js";
 import type { KeyPair } from "../core/keys.js";
@@ -50,7 +52,8 @@ export interface NodeOptions {
     | "logger"
     | "dataDir"
     | "genesis"
-    | "onTransaction"
+    | "onTransactions"
+    | "knownTransaction"
     | "onEvidence"
     | "onBlockImported"
     | "onBlockRejected"
@@ -59,6 +62,8 @@ export interface NodeOptions {
   /** PoS: forge blocks without transactions too (default: only when there is something to forge). */
   forgeEmptyBlocks?: boolean;
   mempoolLimits?: Partial<MempoolLimits>;
+  /** Signature verification threads (default: one a core; 0 verifies on the event loop). */
+  verifyThreads?: number;
   logger: Logger;
   now?: () => number;
 }
@@ -93,6 +98,8 @@ export class LotchainNode implements NodeApi {
     private readonly options: NodeOptions,
     readonly chain: Chain,
     readonly mempool: Mempool,
+    private readonly signatures: SignatureCache,
+    private readonly verifyPool: VerifyPool,
   ) {
     this.engine = chain.engine;
     this.evidence = new EvidencePool({
@@ -107,6 +114,13 @@ export class LotchainNode implements NodeApi {
       mempoolSize: () => mempool.size,
       totalSupply: () => chain.totalSupply(),
       syncing: () => this.net?.syncing ?? false,
+      signatures: () => ({
+        worker: verifyPool.counts.worker,
+        inline: verifyPool.counts.inline,
+        batches: verifyPool.counts.batches,
+        queued: verifyPool.queued,
+        cacheHits: signatures.counts.hits,
+      }),
     });
   }
 
@@ -127,23 +141,40 @@ export class LotchainNode implements NodeApi {
     const engine = createEngine(options.genesis);
     const now = options.now ?? Date.now;
     const log = options.logger;
-    const chain = await Chain.open({
-      dataDir: options.dataDir,
-      genesis: options.genesis,
-      engine,
-      logger: log.child({ component: "chain" }),
-      now,
+    // One signature cache for the whole node, given to the chain and the mempool as they are
+    // built: admission (API, gossip) verifies in the pool, the mempool and block import consult
+    // the cache, so a transaction is verified once.
+    const verifyPool = new VerifyPool({ threads: options.verifyThreads });
+    const signatures = new SignatureCache({
+      pool: verifyPool,
+      capacity: Math.max(
+        DEFAULT_SIGNATURE_CACHE_SIZE,
+        4 * (options.mempoolLimits?.maxCount ?? DEFAULT_MEMPOOL_LIMITS.maxCount),
+      ),
     });
+    let chain: Chain;
+    try {
+      chain = await Chain.open({
+        dataDir: options.dataDir,
+        genesis: options.genesis,
+        engine,
+        logger: log.child({ component: "chain" }),
+        now,
+        signatures,
+      });
+    } catch (e) {
+      await verifyPool.close();
+      throw e;
+    }
     const mempool = new Mempool({
       params: chain.params,
       state: () => chain.stateView(),
       limits: options.mempoolLimits,
       now,
       isIncluded: (id) => chain.hasTransaction(id),
+      signatures,
     });
-    // A transaction the mempool admitted had its signature verified: blocks carrying it skip that.
-    chain.isVerified = (tx) => mempool.has(tx.id);
-    const node = new LotchainNode(options, chain, mempool);
+    const node = new LotchainNode(options, chain, mempool, signatures, verifyPool);
     try {
       await node.startParts();
     } catch (e) {
@@ -180,7 +211,8 @@ export class LotchainNode implements NodeApi {
         chain,
         mempool,
         logger: this.log.child({ component: "net" }),
-        onTransaction: (tx) => this.admit(tx, "gossip"),
+        onTransactions: (txs) => this.admitAll(txs, "gossip"),
+        knownTransaction: (id) => this.mempool.has(id),
         onEvidence: (evidence) => this.admitEvidence(evidence, "gossip"),
         onBlockImported: (_block, source) => this.stats.blocksImported.inc({ source }),
         onBlockRejected: (code) => this.stats.blocksRejected.inc({ reason: code }),
@@ -262,6 +294,7 @@ export class LotchainNode implements NodeApi {
       await this.producer?.stop().catch((e) => this.log.warn({ err: e }, "stopping the producer"));
       await this.net?.stop().catch((e) => this.log.warn({ err: e }, "stopping the network"));
       await this.chain.close();
+      await this.verifyPool.close();
       this.log.info("node stopped");
     })();
     return this.stopping;
@@ -366,32 +399,79 @@ export class LotchainNode implements NodeApi {
   }
 
   /**
-   * Admits a transaction from the API or from gossip: the mempool's rules, then fan-out. What the
-   * API acknowledges is journaled first, so a node killed with SIGKILL still has it.
+   * Admits transactions from the API or from gossip, each judged on its own: the mempool's
+   * checks but the signature first (cheap, so that spam costs little), then the signatures of
+   * those that passed, all together in the worker pool, then the mempool's add in input order
+   * (which checks the state again: it may have moved meanwhile) and fan-out. Resolves with the
+   * error each one got (undefined: admitted), as a single admission would have thrown it.
    */
-  private admit(tx: Transaction, source: "api" | "gossip"): void {
-    let result: AddResult;
-    try {
-      checkTimestamp(tx.timestamp, (this.options.now ?? Date.now)(), ADMISSION_WINDOW);
-      // The mempool answers AlreadyIncluded itself (an included transaction's nonce is used), so
-      // no index lookup here: a synchronous store read per admitted transaction.
-      result = this.mempool.add(tx);
-    } catch (e) {
-      if (isValidationError(e)) this.stats.transactionsRejected.inc({ reason: e.code });
-      throw e;
+  async admitAll(
+    txs: readonly Transaction[],
+    source: "api" | "gossip",
+  ): Promise<(ValidationError | undefined)[]> {
+    const errors = new Array<ValidationError | undefined>(txs.length);
+    const passed: number[] = [];
+    const now = (this.options.now ?? Date.now)();
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i]!;
+      try {
+        checkTimestamp(tx.timestamp, now, ADMISSION_WINDOW);
+        // The mempool answers AlreadyIncluded itself (an included transaction's nonce is used),
+        // so no index lookup here: a synchronous store read per admitted transaction.
+        this.forget(this.mempool.check(tx));
+        passed.push(i);
+      } catch (e) {
+        if (!isValidationError(e)) throw e;
+        errors[i] = e;
+      }
     }
-    const gone = result.replaced ? [...result.evicted, result.replaced] : result.evicted;
-    this.forget(gone);
-    this.stats.transactionsAccepted.inc({ source });
-    this.events.emit("transaction", tx);
-    this.producer?.onTransactions();
+    const verified = await this.signatures.verifyAll(passed.map((i) => txs[i]!));
+    let admitted = false;
+    for (let k = 0; k < passed.length; k++) {
+      const i = passed[k]!;
+      const tx = txs[i]!;
+      if (!verified[k]) {
+        errors[i] = new ValidationError("InvalidSignature", "signature does not verify");
+        continue;
+      }
+      try {
+        const result = this.mempool.add(tx);
+        const gone = result.replaced ? [...result.evicted, result.replaced] : result.evicted;
+        this.forget(gone);
+        this.stats.transactionsAccepted.inc({ source });
+        this.events.emit("transaction", tx);
+        admitted = true;
+      } catch (e) {
+        if (!isValidationError(e)) throw e;
+        errors[i] = e;
+      }
+    }
+    for (const e of errors) if (e) this.stats.transactionsRejected.inc({ reason: e.code });
+    if (admitted) this.producer?.onTransactions();
+    return errors;
   }
 
   async submitTransaction(tx: Transaction): Promise<{ id: string }> {
-    this.admit(tx, "api");
+    const [error] = await this.admitAll([tx], "api");
+    if (error) throw error;
     await this.chain.journalPending([tx]);
     await this.net?.publishTransaction(tx);
     return { id: tx.id };
+  }
+
+  /**
+   * Submits a batch (POST /v1/transactions/batch): each transaction judged as a single POST
+   * would judge it; what was admitted is journaled (one write) before the answer, then announced.
+   */
+  async submitTransactions(txs: readonly Transaction[]): Promise<(ValidationError | undefined)[]> {
+    const errors = await this.admitAll(txs, "api");
+    // (One admitted early in the batch may have been evicted by a later one.)
+    const admitted = txs.filter((tx, i) => errors[i] === undefined && this.mempool.has(tx.id));
+    if (admitted.length > 0) {
+      await this.chain.journalPending(admitted);
+      for (const tx of admitted) void this.net?.publishTransaction(tx);
+    }
+    return errors;
   }
 
   /** Drops ids from the pending journal (in the background: a leftover is re-checked at start). */
@@ -413,6 +493,8 @@ export class LotchainNode implements NodeApi {
       }
     }
     txs.sort((a, b) => (a.sender === b.sender ? a.nonce - b.nonce : a.sender < b.sender ? -1 : 1));
+    // Verified together in the pool; the adds below find them in the signature cache.
+    await this.signatures.verifyAll(txs);
     for (const tx of txs) {
       try {
         checkTimestamp(tx.timestamp, (this.options.now ?? Date.now)(), ADMISSION_WINDOW);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Chain, HeadEvent } from "../../src/chain/chain.js";
+import { SignatureCache } from "../../src/chain/signatures.js";
 import { type Block, makeBlock } from "../../src/core/block.js";
 import { isValidationError } from "../../src/core/errors.js";
 import { genesisSupply } from "../../src/core/genesis.js";
@@ -25,11 +26,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(type: "pos" | "pow" = "pos") {
-  const genesis = testGenesis(type);
+async function setup(options: { type?: "pos" | "pow"; signatures?: SignatureCache } = {}) {
+  const genesis = testGenesis(options.type ?? "pos");
   const model = new BlockTreeModel(genesis);
   const { dir, remove } = await tempDir();
-  const chain = await openChain(dir, genesis);
+  const chain = await openChain(dir, genesis, { signatures: options.signatures });
   cleanups.push(remove, () => chain.close());
   return { genesis, model, dir, chain };
 }
@@ -231,17 +232,28 @@ describe("Chain: rejections", () => {
     expect(chain.head.hashHex).toBe(ok[2]!.hashHex);
   });
 
-  it("asks the isVerified hook, so that pre-verified signatures are not checked twice", async () => {
-    const { chain, model } = await setup();
-    const seen: string[] = [];
-    chain.isVerified = (t) => {
-      seen.push(t.id);
-      return false;
-    };
+  it("consults the signature cache it was given, so that verified signatures are not checked twice", async () => {
+    const signatures = new SignatureCache();
+    const { chain, model } = await setup({ signatures });
     const txs = [tx(alice, 0, { to: bob }), tx(alice, 1, { to: carol })];
+    // The first one verified before (by admission), the second one not.
+    signatures.markVerified(txs[0]!);
     const [b1] = model.extend(model.genesisBlock, 1, () => txs);
     expect(await chain.importBlock(b1!)).toEqual({ status: "head" });
-    expect(seen).toEqual(txs.map((t) => t.id));
+    expect(signatures.counts.verified).toBe(1);
+    expect(signatures.isVerified(txs[1]!)).toBe(true);
+    expect(chain.signatures).toBe(signatures);
+  });
+
+  it("refuses a forged signature the cache does not know, with its code", async () => {
+    const { chain, model } = await setup();
+    const good = tx(alice, 0, { to: bob });
+    const signature = Uint8Array.from(good.signature);
+    signature[0]! ^= 1;
+    const forged = makeTransaction(good, signature);
+    const [b1] = model.extend(model.genesisBlock, 1, () => [forged]);
+    expect(await rejectionCode(chain.importBlock(b1!))).toBe("InvalidSignature");
+    expect(chain.head.height).toBe(0);
   });
 
   it("survives a throwing event listener", async () => {

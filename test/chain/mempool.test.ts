@@ -5,6 +5,7 @@ import {
   type MempoolLimits,
   type MempoolOptions,
 } from "../../src/chain/mempool.js";
+import { SignatureCache } from "../../src/chain/signatures.js";
 import { MAX_AMOUNT } from "../../src/core/amount.js";
 import { isValidationError, type RejectCode } from "../../src/core/errors.js";
 import type { Address, KeyPair } from "../../src/core/keys.js";
@@ -14,7 +15,7 @@ import {
   applyBlockTransactions,
   type LedgerParams,
 } from "../../src/core/state.js";
-import type { Transaction } from "../../src/core/transaction.js";
+import { makeTransaction, type Transaction } from "../../src/core/transaction.js";
 import { codeOf, makeTx, type TxSpec, testKey, testParams } from "../helpers/ledger.js";
 
 const [alice, bob, carol, dave, exchange, forger] = [11, 12, 13, 14, 15, 16].map(testKey) as [
@@ -188,6 +189,46 @@ describe("mempool: admission", () => {
       "FeeTooLow",
     );
     expect(pool.add(forged, { verified: true }).status).toBe("added");
+  });
+
+  it("check() runs every check of add but the signature, and adds nothing", () => {
+    const { pool } = setup();
+    const forged = makeTransaction({ ...tx(alice, { nonce: 0 }) }, new Uint8Array(64).fill(1));
+    expect(pool.check(forged)).toEqual([]);
+    expect(pool.size).toBe(0);
+    expect(codeOf(() => pool.add(forged))).toBe("InvalidSignature");
+    expect(codeOf(() => pool.check(tx(alice, { nonce: 0, fee: 0n })))).toBe("FeeTooLow");
+    expect(codeOf(() => pool.check(tx(alice, { nonce: 0, amount: 5_000n })))).toBe(
+      "InsufficientFunds",
+    );
+    const t = tx(alice, { nonce: 0 });
+    pool.add(t);
+    expect(codeOf(() => pool.check(t))).toBe("Duplicate");
+    expect(codeOf(() => pool.check(tx(alice, { nonce: 40 })))).toBe("NonceGap");
+    expect(pool.size).toBe(1);
+  });
+
+  it("consults the shared signature cache and records what it verified itself", () => {
+    const signatures = new SignatureCache();
+    const params = testParams();
+    const head = new Head();
+    head.set(alice, 1_000n);
+    const pool = new Mempool({
+      params,
+      state: () => ({ reader: head, totalStake: 0n, supply: 0n, slot: undefined }),
+      signatures,
+    });
+    const first = tx(alice, { nonce: 0 });
+    pool.add(first);
+    expect(signatures.isVerified(first)).toBe(true);
+    expect(signatures.counts.verified).toBe(0);
+    // Verified elsewhere (admission's worker pool): trusted, not verified again here. (A forged
+    // signature shows it: only the cache could have let it in.)
+    const forged = makeTransaction({ ...tx(alice, { nonce: 1 }) }, new Uint8Array(64).fill(2));
+    signatures.markVerified(forged);
+    expect(pool.add(forged).status).toBe("added");
+    const other = makeTransaction({ ...tx(alice, { nonce: 2 }) }, new Uint8Array(64).fill(3));
+    expect(codeOf(() => pool.add(other))).toBe("InvalidSignature");
   });
 
   it("counts funds over the sender's whole run, in nonce order", () => {

@@ -303,10 +303,18 @@ describe("fuzz: the ledger under hostile gossip", () => {
           const before = new Set(mempool.all().map((t) => t.id));
           const stateBefore = stateOf();
           const outcome = await validateTxBatch(batch, {
-            admit: (tx) => {
-              checkTimestamp(tx.timestamp, now(), ADMISSION_WINDOW);
-              mempool.add(tx);
-            },
+            admitAll: async (batch) =>
+              batch.map((tx) => {
+                try {
+                  checkTimestamp(tx.timestamp, now(), ADMISSION_WINDOW);
+                  mempool.add(tx);
+                  return undefined;
+                } catch (e) {
+                  if (isValidationError(e)) return e;
+                  throw e;
+                }
+              }),
+            known: (id) => mempool.has(id),
             onUndecodable: () => {},
             running: () => true,
             log: silent,

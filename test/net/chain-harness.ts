@@ -5,7 +5,7 @@ import { type Logger, pino } from "pino";
 import type { Chain, ReorgEvent } from "../../src/chain/chain.js";
 import { Mempool } from "../../src/chain/mempool.js";
 import type { Block } from "../../src/core/block.js";
-import { reject } from "../../src/core/errors.js";
+import { isValidationError, reject } from "../../src/core/errors.js";
 import { type Genesis, genesisToJson, parseGenesis } from "../../src/core/genesis.js";
 import { ChainNetwork, type ChainNetworkOptions } from "../../src/net/chain-network.js";
 import { openChain } from "../chain/chain-fixtures.js";
@@ -68,6 +68,7 @@ export class ChainTestNet {
       params: chain.params,
       state: () => chain.stateView(),
       isIncluded: (id) => chain.hasTransaction(id),
+      signatures: chain.signatures,
     });
     const logs: ChainTestNode["logs"] = [];
     const imported: ChainTestNode["imported"] = [];
@@ -90,10 +91,18 @@ export class ChainTestNet {
       chain,
       mempool,
       logger: capture(name, logs),
-      onTransaction: (tx) => {
-        if (chain.hasTransaction(tx.id)) reject("AlreadyIncluded", `${tx.id} is in a block`);
-        mempool.add(tx);
-      },
+      onTransactions: async (txs) =>
+        txs.map((tx) => {
+          try {
+            if (chain.hasTransaction(tx.id)) reject("AlreadyIncluded", `${tx.id} is in a block`);
+            mempool.add(tx);
+            return undefined;
+          } catch (e) {
+            if (isValidationError(e)) return e;
+            throw e;
+          }
+        }),
+      knownTransaction: (id) => mempool.has(id),
       onBlockImported: (block, source) => imported.push({ block, source }),
       onBlockRejected: (code) => rejected.push(code),
       ...setup.options,
