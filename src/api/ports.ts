@@ -2,6 +2,7 @@ import type { EventEmitter } from "node:events";
 import type { Registry } from "prom-client";
 import type { EpochLottery, ValidatorSet } from "../consensus/engine.js";
 import type { Block } from "../core/block.js";
+import type { ValidationError } from "../core/errors.js";
 import type { Genesis } from "../core/genesis.js";
 import type { Address } from "../core/keys.js";
 import type { Account } from "../core/state.js";
@@ -113,6 +114,11 @@ export interface NodeApi {
   readonly metrics: Registry;
   /** Validates and admits a transaction (mempool, gossip); throws ValidationError. */
   submitTransaction(tx: Transaction): Promise<{ id: string }>;
+  /**
+   * Validates and admits transactions, each on its own (signatures verified together): the
+   * error each one got, in order (undefined: admitted).
+   */
+  submitTransactions(txs: readonly Transaction[]): Promise<(ValidationError | undefined)[]>;
   network(): NetworkStatus;
   /** Heads of the connected peers (explorer's network view). */
   peerHeads(): PeerHead[];

@@ -16,6 +16,7 @@ import {
 import { type ApiLimits, apiLimits } from "./limits.js";
 import type { NodeApi } from "./ports.js";
 import { registerAdminRoutes } from "./routes/admin.js";
+import { registerBatchRoute } from "./routes/batch.js";
 import { registerEventRoutes } from "./routes/events.js";
 import { registerLegacyRoutes } from "./routes/legacy.js";
 import { registerPageRoutes } from "./routes/pages.js";
@@ -109,6 +110,7 @@ export async function createApiServer(options: ApiOptions): Promise<FastifyInsta
     : {};
   registerLegacyRoutes(app, options.node, postLimit, limits);
   registerV1Routes(app, options.node, postLimit, limits);
+  registerBatchRoute(app, options.node, postLimit, options.rateLimitPerSecond ?? 0);
   registerEventRoutes(app, options.node, limits);
   registerAdminRoutes(app, options.node, options.adminToken);
   registerPageRoutes(app, options.node);

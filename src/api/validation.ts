@@ -75,3 +75,14 @@ export const validatorCompiler: FastifySchemaCompiler<AnySchema> = ({ schema, ht
   if (httpPart === "body") return strictAjv.compile(schema);
   return textAjv.compile(schema);
 };
+
+const transactionBody = strictAjv.getSchema("Transaction");
+
+/**
+ * Checks one transaction of a batch as POST /v1/transactions checks its body (the same schema,
+ * strictly): undefined when it passes, else the 400 that route would answer, naming where.
+ */
+export function transactionBodyError(item: unknown, where: string): Error | undefined {
+  if (!transactionBody) throw new Error("the Transaction schema is not registered");
+  return transactionBody(item) ? undefined : validateError(transactionBody.errors, where);
+}

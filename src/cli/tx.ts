@@ -20,6 +20,7 @@ import {
   passwordFileOption,
 } from "./options.js";
 import { CliError, type JsonFlag, print } from "./output.js";
+import { sendBatch } from "./tx-batch.js";
 
 interface TxFlags extends JsonFlag {
   key: string;
@@ -122,21 +123,40 @@ function buildTransaction(
   return transactionToJson(tx);
 }
 
-function txOptions(cmd: Command): Command {
+/** The flags of one transaction; `required` makes commander insist on them (tx sign). */
+function txOptions(cmd: Command, required = true): Command {
+  const need = (o: ReturnType<typeof opt>) => (required ? o.makeOptionMandatory() : o);
   return addJson(
     cmd
-      .addOption(
-        opt("--key <file>", "private key of the sender: PEM or keystore").makeOptionMandatory(),
-      )
+      .addOption(need(opt("--key <file>", "private key of the sender: PEM or keystore")))
       .addOption(passwordFileOption())
-      .addOption(opt("--type <type>", TX_TYPES.join(" | ")).makeOptionMandatory())
+      .addOption(need(opt("--type <type>", TX_TYPES.join(" | "))))
       .addOption(opt("--to <address>", "receiver (STAKE and UNSTAKE: the sender, the default)"))
-      .addOption(opt("--amount <n>", "base units").makeOptionMandatory())
+      .addOption(need(opt("--amount <n>", "base units")))
       .addOption(opt("--fee <n>", "base units (default: the network's minimum fee)")),
   );
 }
 
+/** tx send: --batch FILE takes signed transactions, otherwise --key, --type and --amount sign one. */
+function checkSendMode(flags: SendFlags): void {
+  if (flags.batch !== undefined) {
+    const given = (["key", "type", "to", "amount", "fee"] as const).filter(
+      (f) => flags[f] !== undefined,
+    );
+    if (given.length > 0)
+      throw new CliError(
+        `--batch sends transactions signed already: --${given.join(", --")} do not apply`,
+      );
+    return;
+  }
+  const flag = { key: "--key <file>", type: "--type <type>", amount: "--amount <n>" } as const;
+  for (const name of ["key", "type", "amount"] as const)
+    if (flags[name] === undefined)
+      throw new CliError(`required option '${flag[name]}' not specified (or give --batch FILE)`);
+}
+
 interface SendFlags extends TxFlags {
+  batch?: string;
   node: string;
   wait?: boolean;
   waitTimeout: number;
@@ -166,8 +186,16 @@ export function registerTxCommands(program: Command): void {
   txOptions(
     tx
       .command("send")
-      .description("sign with the next pending nonce and submit to a node")
+      .description(
+        "sign with the next pending nonce and submit to a node, or submit a file of signed ones",
+      )
       .addOption(nodeUrlOption())
+      .addOption(
+        opt(
+          "--batch <file>",
+          "a JSON array of signed transactions (as tx sign prints them), sent through the batch route",
+        ),
+      )
       .addOption(opt("--wait", "return once the transaction is in a block"))
       .addOption(
         opt("--max-fee <n>", "refuse to sign a fee above this (base units)").default(
@@ -180,7 +208,10 @@ export function registerTxCommands(program: Command): void {
           .argParser(parseIntArg("--wait-timeout", 1))
           .default(120_000),
       ),
+    false,
   ).action(async (flags: SendFlags) => {
+    checkSendMode(flags);
+    if (flags.batch !== undefined) return sendBatch({ ...flags, batch: flags.batch });
     const { key } = await loadKey(flags.key, flags);
     const inputs = parseTxInputs(flags, key);
     const maxFee = amountArg("--max-fee", flags.maxFee);

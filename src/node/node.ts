@@ -21,7 +21,7 @@ import { VerifyPool } from "../chain/verify-pool.js";
 import type { BlockProducer, Engine } from "../consensus/engine.js";
 import { createEngine } from "../consensus/index.js";
 import type { Block } from "../core/block.js";
-import { isValidationError, reject, ValidationError } from "../core/errors.js";
+import { isValidationError, reject, type ValidationError } from "../core/errors.js";
 import type { Evidence } from "../core/evidence.js";
 import type { Genesis } from "../core/genesis.js";
 import type { KeyPair } from "../core/keys.js";
@@ -30,6 +30,7 @@ import { ADMISSION_WINDOW, checkTimestamp } from "../core/tx-time.js";
 import { isPeerId } from "../net/addresses.js";
 import { ChainNetwork, type ChainNetworkOptions } from "../net/chain-network.js";
 import { syncProgress } from "../util/duration.js";
+import { admitBatch } from "./admission.js";
 import { NodeMetrics } from "./metrics.js";
 
 export interface NodeOptions {
@@ -399,53 +400,32 @@ export class LotchainNode implements NodeApi {
   }
 
   /**
-   * Admits transactions from the API or from gossip, each judged on its own: the mempool's
-   * checks but the signature first (cheap, so that spam costs little), then the signatures of
-   * those that passed, all together in the worker pool, then the mempool's add in input order
-   * (which checks the state again: it may have moved meanwhile) and fan-out. Resolves with the
-   * error each one got (undefined: admitted), as a single admission would have thrown it.
+   * Admits transactions from the API or from gossip, each judged on its own as if it came alone
+   * (see admitBatch): cheap checks, then the signatures together in the worker pool, then the
+   * mempool's add and fan-out. Resolves with the error each one got (undefined: admitted).
    */
   async admitAll(
     txs: readonly Transaction[],
     source: "api" | "gossip",
   ): Promise<(ValidationError | undefined)[]> {
-    const errors = new Array<ValidationError | undefined>(txs.length);
-    const passed: number[] = [];
-    const now = (this.options.now ?? Date.now)();
-    for (let i = 0; i < txs.length; i++) {
-      const tx = txs[i]!;
-      try {
-        checkTimestamp(tx.timestamp, now, ADMISSION_WINDOW);
+    let admitted = false;
+    const errors = await admitBatch(txs, {
+      check: (tx) => {
+        checkTimestamp(tx.timestamp, Date.now(), ADMISSION_WINDOW);
         // The mempool answers AlreadyIncluded itself (an included transaction's nonce is used),
         // so no index lookup here: a synchronous store read per admitted transaction.
         this.forget(this.mempool.check(tx));
-        passed.push(i);
-      } catch (e) {
-        if (!isValidationError(e)) throw e;
-        errors[i] = e;
-      }
-    }
-    const verified = await this.signatures.verifyAll(passed.map((i) => txs[i]!));
-    let admitted = false;
-    for (let k = 0; k < passed.length; k++) {
-      const i = passed[k]!;
-      const tx = txs[i]!;
-      if (!verified[k]) {
-        errors[i] = new ValidationError("InvalidSignature", "signature does not verify");
-        continue;
-      }
-      try {
+      },
+      verifyAll: (batch) => this.signatures.verifyAll(batch),
+      add: (tx) => {
         const result = this.mempool.add(tx);
         const gone = result.replaced ? [...result.evicted, result.replaced] : result.evicted;
         this.forget(gone);
         this.stats.transactionsAccepted.inc({ source });
         this.events.emit("transaction", tx);
         admitted = true;
-      } catch (e) {
-        if (!isValidationError(e)) throw e;
-        errors[i] = e;
-      }
-    }
+      },
+    });
     for (const e of errors) if (e) this.stats.transactionsRejected.inc({ reason: e.code });
     if (admitted) this.producer?.onTransactions();
     return errors;
