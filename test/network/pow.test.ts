@@ -53,10 +53,19 @@ describe("two PoW miners", () => {
     await submit(m2, tx);
 
     await heightsReach([m1, m2], joined + WINDOW, 60_000);
-    const head = await sameHead([m1, m2], 30_000);
-    const chain = await blocks(m1, 1, head.height);
-    expect((await blocks(m2, 1, head.height)).map((b) => b.hash)).toEqual(chain.map((b) => b.hash));
-    expect(chain.at(-1)!.hash).toBe(head.headHash);
+    // Two miners at 250 ms blocks fork often at the tip: read both chains while their heads
+    // agree and stay put (a reorganisation between the reads would compare two moments).
+    const { chain } = await eventually(
+      "one chain on both miners, read at one moment",
+      async () => {
+        const head = await sameHead([m1, m2], 30_000);
+        const chain = await blocks(m1, 1, head.height);
+        const other = await blocks(m2, 1, head.height);
+        const same = chain.map((b) => b.hash).join() === other.map((b) => b.hash).join();
+        return same && chain.at(-1)?.hash === head.headHash ? { head, chain } : undefined;
+      },
+      60_000,
+    );
 
     // Both mined blocks of it since they met (equal hash power: all of 20+ blocks by one miner
     // has odds of 2^-19).
