@@ -41,49 +41,81 @@ const SETTLED = new Set<RejectCode>([
 ]);
 
 /**
- * Admits a batch of transactions, each judged exactly as if they came one after another in
- * input order (as single POSTs would), with their signatures verified together:
- * 1. the cheap checks of each against the pool as it was (spam costs no verification); a failure
- *    an earlier transaction of the batch cannot change is its answer;
- * 2. the signatures of the rest, all at once in the worker pool;
- * 3. in input order, the add (which checks everything again, against the pool with the earlier
- *    ones in, and finds the signature verified); a forged signature is reported only if the
- *    cheap checks pass at that point, since a single POST checks them first.
- * Resolves with the error of each (undefined: admitted).
+ * Admission of transactions (API and gossip), each judged exactly as if every transaction came
+ * alone, one after another in arrival order (as single POSTs did when admission verified on the
+ * event loop), with their signatures verified together in the worker pool. A call (a batch, a
+ * gossip message's slice, a single POST) goes:
+ * 1. the cheap checks of each against the pool as it is (spam costs no verification); a failure
+ *    that no transaction before it can change is its answer, and so is any failure when no
+ *    transaction of its sender comes before it (in this call, or in a call still under way);
+ * 2. the signatures of the rest, all at once in the worker pool (calls overlap here, so the
+ *    pool's batches grow with the load);
+ * 3. once every earlier call has finished its adds, the adds in input order (each checks
+ *    everything again, against the pool with the earlier ones in, and finds the signature
+ *    verified); a forged signature is reported only if the cheap checks pass at that point, since
+ *    a single POST checks them first.
+ * Calls overlap in their signatures and take turns in their adds: a transaction that depends on
+ * one sent just before it (a nonce, a STAKE before its UNSTAKE) is judged after it, whichever
+ * call, message or request each came in.
  */
-export async function admitBatch(
-  txs: readonly Transaction[],
-  steps: AdmissionSteps,
-): Promise<(ValidationError | undefined)[]> {
-  const errors = new Array<ValidationError | undefined>(txs.length).fill(undefined);
-  const candidates: number[] = [];
-  const senders = new Set<string>();
-  for (let i = 0; i < txs.length; i++) {
-    const tx = txs[i]!;
-    try {
-      steps.check(tx);
-      candidates.push(i);
-    } catch (e) {
-      if (!isValidationError(e)) throw e;
-      if (!SETTLED.has(e.code) && senders.has(tx.sender)) candidates.push(i);
-      else errors[i] = e;
-    }
-    senders.add(tx.sender);
-  }
-  const verified = await steps.verifyAll(candidates.map((i) => txs[i]!));
-  for (let k = 0; k < candidates.length; k++) {
-    const i = candidates[k]!;
-    const tx = txs[i]!;
-    try {
-      if (verified[k]) steps.add(tx);
-      else {
+export class Admission {
+  /** Senders with transactions in calls whose adds are not done, and how many such calls. */
+  readonly #inFlight = new Map<string, number>();
+  /** Settles when the adds of the latest call are done. */
+  #turn: Promise<void> = Promise.resolve();
+
+  /** Resolves with the error of each transaction (undefined: admitted), in input order. */
+  async admit(
+    txs: readonly Transaction[],
+    steps: AdmissionSteps,
+  ): Promise<(ValidationError | undefined)[]> {
+    const errors = new Array<ValidationError | undefined>(txs.length).fill(undefined);
+    const candidates: number[] = [];
+    const senders = new Set<string>();
+    for (let i = 0; i < txs.length; i++) {
+      const tx = txs[i]!;
+      try {
         steps.check(tx);
-        errors[i] = new ValidationError("InvalidSignature", "signature does not verify");
+        candidates.push(i);
+      } catch (e) {
+        if (!isValidationError(e)) throw e;
+        const before = senders.has(tx.sender) || this.#inFlight.has(tx.sender);
+        if (!SETTLED.has(e.code) && before) candidates.push(i);
+        else errors[i] = e;
       }
-    } catch (e) {
-      if (!isValidationError(e)) throw e;
-      errors[i] = e;
+      senders.add(tx.sender);
+    }
+    for (const sender of senders) this.#inFlight.set(sender, (this.#inFlight.get(sender) ?? 0) + 1);
+    const previous = this.#turn;
+    let done!: () => void;
+    this.#turn = new Promise((resolve) => {
+      done = resolve;
+    });
+    try {
+      const verified = await steps.verifyAll(candidates.map((i) => txs[i]!));
+      await previous;
+      for (let k = 0; k < candidates.length; k++) {
+        const i = candidates[k]!;
+        const tx = txs[i]!;
+        try {
+          if (verified[k]) steps.add(tx);
+          else {
+            steps.check(tx);
+            errors[i] = new ValidationError("InvalidSignature", "signature does not verify");
+          }
+        } catch (e) {
+          if (!isValidationError(e)) throw e;
+          errors[i] = e;
+        }
+      }
+      return errors;
+    } finally {
+      for (const sender of senders) {
+        const left = this.#inFlight.get(sender)! - 1;
+        if (left > 0) this.#inFlight.set(sender, left);
+        else this.#inFlight.delete(sender);
+      }
+      done();
     }
   }
-  return errors;
 }

@@ -30,7 +30,7 @@ import { ADMISSION_WINDOW, checkTimestamp } from "../core/tx-time.js";
 import { isPeerId } from "../net/addresses.js";
 import { ChainNetwork, type ChainNetworkOptions } from "../net/chain-network.js";
 import { syncProgress } from "../util/duration.js";
-import { admitBatch } from "./admission.js";
+import { Admission } from "./admission.js";
 import { NodeMetrics } from "./metrics.js";
 
 export interface NodeOptions {
@@ -94,6 +94,8 @@ export class LotchainNode implements NodeApi {
 
   /** Slashing evidence waiting for a block (PoS). */
   readonly evidence: EvidencePool;
+  /** Transactions from the API and gossip, judged in arrival order (see Admission). */
+  private readonly admission = new Admission();
 
   private constructor(
     private readonly options: NodeOptions,
@@ -401,7 +403,7 @@ export class LotchainNode implements NodeApi {
 
   /**
    * Admits transactions from the API or from gossip, each judged on its own as if it came alone
-   * (see admitBatch): cheap checks, then the signatures together in the worker pool, then the
+   * (see Admission): cheap checks, then the signatures together in the worker pool, then the
    * mempool's add and fan-out. Resolves with the error each one got (undefined: admitted).
    */
   async admitAll(
@@ -409,9 +411,9 @@ export class LotchainNode implements NodeApi {
     source: "api" | "gossip",
   ): Promise<(ValidationError | undefined)[]> {
     let admitted = false;
-    const errors = await admitBatch(txs, {
+    const errors = await this.admission.admit(txs, {
       check: (tx) => {
-        checkTimestamp(tx.timestamp, Date.now(), ADMISSION_WINDOW);
+        checkTimestamp(tx.timestamp, (this.options.now ?? Date.now)(), ADMISSION_WINDOW);
         // The mempool answers AlreadyIncluded itself (an included transaction's nonce is used),
         // so no index lookup here: a synchronous store read per admitted transaction.
         this.forget(this.mempool.check(tx));
