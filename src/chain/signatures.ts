@@ -12,6 +12,12 @@ export interface VerifiedSignatures {
 
 export const DEFAULT_SIGNATURE_CACHE_SIZE = 32_768;
 
+/** A transaction being verified: the batch it went with, and its place there. */
+interface InFlight {
+  batch: Promise<boolean[]>;
+  index: number;
+}
+
 /**
  * The node's one signature cache, shared by admission (API and gossip), the mempool and block
  * import, so that no transaction is verified twice on one node. It remembers the ids of
@@ -29,7 +35,7 @@ export class SignatureCache implements VerifiedSignatures {
   readonly #pool: VerifyPool | undefined;
   /** Verified ids, least recently used first (Map order). */
   readonly #verified = new Map<string, true>();
-  readonly #inFlight = new Map<string, Promise<boolean>>();
+  readonly #inFlight = new Map<string, InFlight>();
   /** Lookups answered from the cache, and signatures verified (metrics). */
   readonly counts = { hits: 0, verified: 0 };
 
@@ -71,37 +77,47 @@ export class SignatureCache implements VerifiedSignatures {
 
   /** Whether each transaction's signature verifies, in order. Never rejects. */
   verifyAll(txs: readonly Transaction[]): Promise<boolean[]> {
-    const results = new Array<boolean | Promise<boolean>>(txs.length);
+    const results = new Array<boolean>(txs.length).fill(true);
     const fresh: Transaction[] = [];
     const freshAt: number[] = [];
+    /** Verifications already under way for another caller: [index here, batch, index there]. */
+    let shared: [number, InFlight][] | undefined;
     for (let i = 0; i < txs.length; i++) {
       const tx = txs[i]!;
-      if (this.isVerified(tx)) results[i] = true;
-      else {
-        const pending = this.#inFlight.get(tx.id);
-        if (pending) results[i] = pending;
-        else {
-          fresh.push(tx);
-          freshAt.push(i);
-        }
+      if (this.isVerified(tx)) continue;
+      const pending = this.#inFlight.get(tx.id);
+      if (pending) {
+        shared ??= [];
+        shared.push([i, pending]);
+      } else {
+        fresh.push(tx);
+        freshAt.push(i);
       }
     }
+    if (fresh.length === 0 && !shared) return Promise.resolve(results);
+    let checked: Promise<boolean[]> | undefined;
     if (fresh.length > 0) {
       // Recorded before any caller resumes: what a caller does next finds them cached.
-      const checked = this.#check(fresh).then((all) => {
+      checked = this.#check(fresh).then((all) => {
         for (let j = 0; j < fresh.length; j++) {
           this.#inFlight.delete(fresh[j]!.id);
           if (all[j]) this.markVerified(fresh[j]!);
         }
         return all;
       });
-      for (let j = 0; j < fresh.length; j++) {
-        const one = checked.then((all) => all[j]!);
-        this.#inFlight.set(fresh[j]!.id, one);
-        results[freshAt[j]!] = one;
-      }
+      // One entry a transaction, but no promise a transaction: the batch and a place in it.
+      for (let j = 0; j < fresh.length; j++)
+        this.#inFlight.set(fresh[j]!.id, { batch: checked, index: j });
     }
-    return Promise.all(results);
+    return Promise.all([checked, ...(shared ?? []).map(([, p]) => p.batch)]).then(
+      ([mine, ...theirs]) => {
+        if (mine) for (let j = 0; j < freshAt.length; j++) results[freshAt[j]!] = mine[j]!;
+        shared?.forEach(([i, p], k) => {
+          results[i] = theirs[k]![p.index]!;
+        });
+        return results;
+      },
+    );
   }
 
   /**
