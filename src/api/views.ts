@@ -1,7 +1,9 @@
+import type { FastifyReply } from "fastify";
 import { blockToJson } from "../core/block.js";
 import type { Address } from "../core/keys.js";
 import { readBlocksWithin } from "../util/block-pages.js";
 import type { ChainReader, MempoolReader } from "./ports.js";
+import { JSON_TYPE } from "./schemas.js";
 
 /**
  * `{ blocks }` of main-chain blocks from `from`, at most `limit`, as JSON text of at most
@@ -32,6 +34,16 @@ export async function blocksView(
     parts.push(json);
   }
   return `{"blocks":[${parts.join(",")}]}`;
+}
+
+/** Answers a block range route (GET /v1/blocks, /blockchain) with blocksView's JSON text. */
+export async function sendBlockRange(
+  reply: FastifyReply,
+  chain: ChainReader,
+  query: { from: number; limit: number },
+  maxJsonBytes: number,
+) {
+  return reply.type(JSON_TYPE).send(await blocksView(chain, query.from, query.limit, maxJsonBytes));
 }
 
 /** The account view of SPEC section 6: confirmed values and the next nonce counting the mempool. */

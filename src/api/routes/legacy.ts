@@ -4,8 +4,8 @@ import { NODE_NAME, VERSION } from "../../version.js";
 import { HEAVY } from "../guards.js";
 import type { ApiLimits } from "../limits.js";
 import type { NodeApi } from "../ports.js";
-import { errorResponses, JSON_TYPE, RANGE_QUERY } from "../schemas.js";
-import { blocksView } from "../views.js";
+import { errorResponses, RANGE_QUERY } from "../schemas.js";
+import { sendBlockRange } from "../views.js";
 
 /** The Python seed's four routes, kept for its users and scripts. */
 export function registerLegacyRoutes(
@@ -40,16 +40,7 @@ export function registerLegacyRoutes(
       },
     },
     async (request, reply) =>
-      reply
-        .type(JSON_TYPE)
-        .send(
-          await blocksView(
-            node.chain,
-            request.query.from,
-            request.query.limit,
-            limits.rangeResponseBytes,
-          ),
-        ),
+      sendBlockRange(reply, node.chain, request.query, limits.rangeResponseBytes),
   );
 
   app.get(

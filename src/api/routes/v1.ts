@@ -7,8 +7,8 @@ import { badRequest, notFound } from "../errors.js";
 import { HEAVY } from "../guards.js";
 import type { ApiLimits } from "../limits.js";
 import type { NodeApi } from "../ports.js";
-import { errorResponses, JSON_TYPE, RANGE_QUERY } from "../schemas.js";
-import { accountView, blocksView, validatorsView } from "../views.js";
+import { errorResponses, RANGE_QUERY } from "../schemas.js";
+import { accountView, sendBlockRange, validatorsView } from "../views.js";
 
 const HASH_RE = /^[0-9a-fA-F]{64}$/;
 
@@ -69,16 +69,7 @@ export function registerV1Routes(
       },
     },
     async (request, reply) =>
-      reply
-        .type(JSON_TYPE)
-        .send(
-          await blocksView(
-            node.chain,
-            request.query.from,
-            request.query.limit,
-            limits.rangeResponseBytes,
-          ),
-        ),
+      sendBlockRange(reply, node.chain, request.query, limits.rangeResponseBytes),
   );
 
   app.get<{ Params: { id: string } }>(
