@@ -176,6 +176,8 @@ export async function readPassphrase(
 /** Reads a line from the terminal without echoing it. */
 function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
+  // No echo before the question shows: whatever is typed after it stays hidden.
+  stdin.setRawMode(true);
   process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let answer = "";
@@ -195,7 +197,6 @@ function promptHidden(question: string): Promise<string> {
         else answer += ch;
       }
     };
-    stdin.setRawMode(true);
     stdin.resume();
     stdin.on("data", onData);
   });

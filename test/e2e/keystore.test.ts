@@ -1,9 +1,10 @@
-import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { genesisJson } from "../helpers/cluster.js";
 import { testKey } from "../helpers/ledger.js";
-import { REPO, runCli, startNode, tempDir, writeGenesis } from "../helpers/node-process.js";
+import { CLI, REPO, runCli, startNode, tempDir, writeGenesis } from "../helpers/node-process.js";
 
 const dir = tempDir("lotchain-keystore-");
 const passFile = join(dir, "pass.txt");
@@ -181,5 +182,52 @@ describe("encrypted keystores", () => {
     } finally {
       await devnet.stop();
     }
+  });
+});
+
+describe.skipIf(!existsSync("/usr/bin/script"))("the passphrase prompt on a terminal", () => {
+  /**
+   * Runs the CLI on a pseudo-terminal (script(1)) and types each of `answers` once the prompt
+   * before it shows (waiting on the prompt, not on the clock).
+   */
+  const onTerminal = (args: string[], answers: string[]) =>
+    new Promise<{ status: number | null; stdout: string }>((resolve, reject) => {
+      const command = `stty cols 120; ${[process.execPath, CLI, ...args].map((a) => `'${a}'`).join(" ")}`;
+      const child = spawn("script", ["-qec", command, "/dev/null"], { stdio: "pipe" });
+      let stdout = "";
+      let prompts = 0;
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        const seen = stdout.match(/(Passphrase for|Repeat the passphrase)[^\n]*: /g)?.length ?? 0;
+        while (prompts < seen && prompts < answers.length)
+          child.stdin.write(`${answers[prompts++]}\r`);
+      });
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`no answer on the terminal:\n${stdout}`));
+      }, 60_000);
+      child.on("exit", (status) => {
+        clearTimeout(timer);
+        child.stdin.end();
+        resolve({ status, stdout });
+      });
+    });
+
+  it("asks twice for a new keystore, never echoes, and asks once to use it", async () => {
+    const file = join(dir, "prompted.json");
+    const made = await onTerminal(
+      ["keygen", "--encrypt", "--out", file],
+      ["s3cret pass", "s3cret pass"],
+    );
+    expect(made.status, made.stdout).toBe(0);
+    expect(made.stdout).toMatch(/Passphrase for the new keystore/);
+    expect(made.stdout).toMatch(/Repeat the passphrase/);
+    expect(made.stdout).not.toContain("s3cret");
+    const used = await onTerminal(["address", "--key", file], ["s3cret pass"]);
+    expect(used.status, used.stdout).toBe(0);
+    expect(used.stdout).toMatch(/address\s+lc1/);
+    const wrong = await onTerminal(["address", "--key", file], ["not it"]);
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stdout).toMatch(/wrong passphrase/);
   });
 });
