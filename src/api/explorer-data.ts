@@ -1,6 +1,7 @@
 import jstat from "jstat";
 import { slotWinner } from "../consensus/index.js";
-import type { Block } from "../core/block.js";
+import type { Block, BlockHeader } from "../core/block.js";
+import { toHex } from "../core/bytes.js";
 import { type HeaderJson, headerToJson } from "../core/header.js";
 import { isAddress } from "../core/keys.js";
 import type { ChainReader, NodeApi } from "./ports.js";
@@ -101,14 +102,16 @@ export async function lotteryView(node: NodeApi, slots: number, now = Date.now()
   if (consensus.type !== "pos") return { consensus: "pow" as const };
   const currentSlot = Math.floor((now - genesis.timestamp) / consensus.slotMs);
   const fromSlot = Math.max(1, currentSlot - slots + 1);
-  // Main-chain blocks of the window, and the last one before it: each slot's lottery is that of
-  // a child of the last block before the slot.
-  const blocks: Block[] = [];
-  for (let height = chain.head.height; height >= 0; height--) {
-    const block = await chain.getBlock(height);
-    if (!block) break;
-    blocks.push(block);
-    if (slotOfBlock(block) < fromSlot) break;
+  // Main-chain headers of the window, and the last one before it: each slot's lottery is that
+  // of a child of the last block before the slot. Headers only (cached), walked back by parent.
+  const blocks: LinkedBlock[] = [];
+  let hashHex: string | undefined = chain.head.hashHex;
+  while (hashHex !== undefined) {
+    const header = chain.getHeader(hashHex);
+    if (!header) break;
+    blocks.push({ header, hash: Buffer.from(hashHex, "hex"), hashHex });
+    if (header.height === 0 || slotOfHeader(header) < fromSlot) break;
+    hashHex = toHex(header.previousHash);
   }
   blocks.reverse();
   const stats = new Map<string, { wins: number; expected: number; forged: number }>();
@@ -124,15 +127,15 @@ export async function lotteryView(node: NodeApi, slots: number, now = Date.now()
   let counted = 0;
   let parentIndex = 0;
   for (let slot = fromSlot; slot <= currentSlot; slot++) {
-    while (parentIndex + 1 < blocks.length && slotOfBlock(blocks[parentIndex + 1]!) < slot)
+    while (parentIndex + 1 < blocks.length && slotOfHeader(blocks[parentIndex + 1]!.header) < slot)
       parentIndex++;
     const parent = blocks[parentIndex];
-    if (!parent || slotOfBlock(parent) >= slot) continue;
+    if (!parent || slotOfHeader(parent.header) >= slot) continue;
     const lottery = chain.lotteryAfter(parent, slot);
     if (!lottery || lottery.validators.total === 0n) continue;
     const winner = slotWinner(lottery.validators, lottery.epoch.nonce, slot);
     const child = blocks[parentIndex + 1];
-    const forged = child && slotOfBlock(child) === slot ? child : undefined;
+    const forged = child && slotOfHeader(child.header) === slot ? child : undefined;
     counted++;
     stat(winner).wins++;
     if (forged) stat(winner).forged++;
@@ -177,8 +180,15 @@ export async function lotteryView(node: NodeApi, slots: number, now = Date.now()
   };
 }
 
-function slotOfBlock(block: Block): number {
-  return block.header.seal.type === "pos" ? block.header.seal.slot : 0;
+/** A main-chain block as the lottery walk reads it: its header and hash, no transactions. */
+interface LinkedBlock {
+  header: BlockHeader;
+  hash: Uint8Array;
+  hashHex: string;
+}
+
+function slotOfHeader(header: BlockHeader): number {
+  return header.seal.type === "pos" ? header.seal.slot : 0;
 }
 
 /** One node of the network picture: its id and its head as last heard. */

@@ -1,7 +1,7 @@
 import type { EventEmitter } from "node:events";
 import type { Registry } from "prom-client";
 import type { EpochLottery, ValidatorSet } from "../consensus/engine.js";
-import type { Block } from "../core/block.js";
+import type { Block, BlockHeader } from "../core/block.js";
 import type { ValidationError } from "../core/errors.js";
 import type { Genesis } from "../core/genesis.js";
 import type { Address } from "../core/keys.js";
@@ -32,7 +32,12 @@ export interface ChainReader {
   getBlockByHash(hash: string): Promise<Block | undefined>;
   getChildren(hash: string): Promise<string[]>;
   /** The lottery of a child of `parent` in `slot` (PoS); undefined under PoW. */
-  lotteryAfter(parent: Block, slot: number): EpochLottery | undefined;
+  lotteryAfter(
+    parent: { header: BlockHeader; hash: Uint8Array; hashHex: string },
+    slot: number,
+  ): EpochLottery | undefined;
+  /** A stored block's header (cached: no transactions decoded). */
+  getHeader(hash: string): BlockHeader | undefined;
   validators(): ValidatorSet;
   /** Addresses that were ever slashed. */
   slashedAddresses(): ReadonlySet<Address>;

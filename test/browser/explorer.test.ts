@@ -1,6 +1,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { genesisToJson } from "../../src/core/genesis.js";
+import { addressFromPublicKey } from "../../src/core/keys.js";
 import { startTestNode, type TestNode } from "../api/api-fixture.js";
 import { BlockTreeModel, testGenesis } from "../chain/chain-fixtures.js";
 import {
@@ -112,6 +113,14 @@ describe.skipIf(!chromiumPath)("the explorer in chromium, against a 3-node devne
       ),
     );
     expect(shares).toEqual({ [v1.address]: 0.75, [v2.address]: 0.25 });
+    // Every slot that has a block was won by that block's forger (the node recomputes the draw).
+    const lottery = (await (await fetch(`${url}/v1/lottery?slots=100`)).json()) as any;
+    const forged = lottery.recent.filter((s: { block: unknown }) => s.block);
+    expect(forged.length).toBeGreaterThan(0);
+    for (const s of forged) {
+      const b = (await (await fetch(`${url}/v1/blocks/${s.block.hash}`)).json()) as any;
+      expect(addressFromPublicKey(Buffer.from(b.forger, "hex"))).toBe(s.winner);
+    }
     await browser.screenshot(page, "home-1280");
     await page.close();
   });
