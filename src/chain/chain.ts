@@ -13,7 +13,7 @@ import {
   totalSupply,
 } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
-import type { ChainStore } from "../store/store.js";
+import type { ChainStore, StoreOptions } from "../store/store.js";
 import type { HeadState } from "./account-state.js";
 import { BlockSource } from "./block-source.js";
 import {
@@ -57,6 +57,8 @@ export interface ChainOptions {
   orphanLimits?: OrphanPoolLimits;
   /** fsync every batch (see StoreOptions.sync). */
   sync?: boolean;
+  /** Another abstract-level database instead of LevelDB in dataDir (see StoreOptions.database). */
+  database?: StoreOptions["database"];
 }
 
 export interface IncludedTransaction {
@@ -130,7 +132,10 @@ export class Chain extends EventEmitter<ChainEventMap> {
     const { genesis, engine } = options;
     if (engine.type !== genesis.consensus.type)
       throw new Error(`engine ${engine.type} does not run a ${genesis.consensus.type} genesis`);
-    const opened = await openChainStore(options.dataDir, genesis, engine, { sync: options.sync });
+    const opened = await openChainStore(options.dataDir, genesis, engine, {
+      sync: options.sync,
+      database: options.database,
+    });
     const chain = new Chain(
       genesis,
       engine,

@@ -39,6 +39,14 @@ export interface GossipTuning {
   appScore: (peerId: string) => number;
   /** the app score at which lotchain bans a peer (ScoringOptions.banThreshold, default -100) */
   banThreshold?: number;
+  /** gossipsub's own metrics, when someone reads them (a simulation counting duplicates) */
+  metrics?: GossipMetrics;
+}
+
+/** Gossipsub's metrics registry, and the label each topic gets in it. */
+export interface GossipMetrics {
+  register: NonNullable<GossipsubOpts["metricsRegister"]>;
+  topicLabels: Map<string, string>;
 }
 
 const GOSSIP_THRESHOLD = -10;
@@ -65,8 +73,13 @@ export function gossipsubOptions({
   maxRpcBytes,
   appScore,
   banThreshold = -100,
+  metrics,
 }: GossipTuning): Partial<GossipsubOpts> {
   return {
+    ...(metrics && {
+      metricsRegister: metrics.register,
+      metricsTopicStrToLabel: metrics.topicLabels,
+    }),
     globalSignaturePolicy: StrictNoSign,
     msgIdFn: contentMessageId,
     fallbackToFloodsub: false,

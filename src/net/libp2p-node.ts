@@ -12,7 +12,7 @@ import { yamux } from "@libp2p/yamux";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
 import type { BanList } from "./ban-list.js";
-import { gossipsubOptions } from "./gossip.js";
+import { type GossipMetrics, gossipsubOptions } from "./gossip.js";
 import type { PeerScores } from "./peer-scores.js";
 
 /** What the libp2p node is built from; the P2PNode owns the ban list and scores it consults. */
@@ -27,7 +27,14 @@ export interface Libp2pSettings {
   scores: PeerScores;
   /** lotchain's ban threshold: gossipsub's graylist is set below it (see gossipsubOptions) */
   banThreshold: number;
+  /** the transport in place of TCP (simulations: TCP that delays every write, see P2POptions) */
+  transport?: TransportFactory;
+  /** gossipsub's metrics (simulations count duplicate deliveries with it) */
+  gossipMetrics?: GossipMetrics;
 }
+
+/** What libp2p's `transports` takes: a factory of a transport from libp2p's components. */
+export type TransportFactory = ReturnType<typeof tcp>;
 
 /** The libp2p node lotchain runs: TCP + noise + yamux, identify, ping, kad-dht, gossipsub. */
 export function buildLibp2p(s: Libp2pSettings) {
@@ -37,7 +44,7 @@ export function buildLibp2p(s: Libp2pSettings) {
     start: false,
     privateKey: s.privateKey,
     addresses: { listen: [s.listen.toString()] },
-    transports: [tcp()],
+    transports: [s.transport ?? tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // Banned peers are refused at every gate: no dial to them, and a handshake with them (inbound,
@@ -72,6 +79,7 @@ export function buildLibp2p(s: Libp2pSettings) {
           maxRpcBytes: s.maxGossipRpcBytes,
           appScore: (peerId) => s.scores.get(peerId),
           banThreshold: s.banThreshold,
+          metrics: s.gossipMetrics,
         }),
       ),
     },

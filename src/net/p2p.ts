@@ -9,9 +9,9 @@ import { BootstrapDialer } from "./bootstrap-dialer.js";
 import { DiscoveryDialer } from "./discovery-dialer.js";
 import { DuplicateConnectionGuard } from "./duplicate-connections.js";
 import { NetError } from "./errors.js";
-import { type GossipValidator, topicValidator } from "./gossip.js";
+import { type GossipMetrics, type GossipValidator, topicValidator } from "./gossip.js";
 import { loadOrCreateIdentity } from "./identity.js";
-import { buildLibp2p, type Libp2pNode } from "./libp2p-node.js";
+import { buildLibp2p, type Libp2pNode, type TransportFactory } from "./libp2p-node.js";
 import { PeerScores } from "./peer-scores.js";
 import {
   answerRequest,
@@ -63,6 +63,10 @@ export interface P2POptions {
   /** redial backoff for dropped bootstrap peers and failed discovered peers */
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
+  /** A transport in place of TCP: simulations wrap TCP to delay every write (bench/sim). */
+  transport?: TransportFactory;
+  /** Gossipsub's metrics registry: simulations count duplicate deliveries with it. */
+  gossipMetrics?: GossipMetrics;
 }
 
 export interface PeerSummary {
@@ -139,6 +143,8 @@ export class P2PNode extends EventEmitter<P2PEvents> {
       bans,
       scores,
       banThreshold: scoring.banThreshold,
+      transport: opts.transport,
+      gossipMetrics: opts.gossipMetrics,
     });
     return new P2PNode(libp2p, {
       log,

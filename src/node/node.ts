@@ -12,7 +12,7 @@ import type {
   PeerNeighbours,
 } from "../api/ports.js";
 import { closeApiServer, createApiServer } from "../api/server.js";
-import { Chain } from "../chain/chain.js";
+import { Chain, type ChainOptions } from "../chain/chain.js";
 import type { HeadEvent, ReorgEvent, SlashingEvent } from "../chain/chain-events.js";
 import { EvidencePool } from "../chain/evidence-pool.js";
 import { DEFAULT_MEMPOOL_LIMITS, Mempool, type MempoolLimits } from "../chain/mempool.js";
@@ -65,6 +65,8 @@ export interface NodeOptions {
   mempoolLimits?: Partial<MempoolLimits>;
   /** Signature verification threads (default: one a core; 0 verifies on the event loop). */
   verifyThreads?: number;
+  /** Keep the chain in this abstract-level database instead of LevelDB (simulations). */
+  database?: ChainOptions["database"];
   logger: Logger;
   now?: () => number;
 }
@@ -164,6 +166,7 @@ export class LotchainNode implements NodeApi {
         logger: log.child({ component: "chain" }),
         now,
         signatures,
+        database: options.database,
       });
     } catch (e) {
       await verifyPool.close();

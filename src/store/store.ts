@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import type { AbstractLevel } from "abstract-level";
 import { ClassicLevel } from "classic-level";
 import { type Block, decodeBlock } from "../core/block.js";
 import { toHex } from "../core/bytes.js";
@@ -53,6 +54,13 @@ export interface StoreOptions {
    * the machine, at the price of one fsync per block.
    */
   sync?: boolean;
+  /**
+   * A database to use instead of LevelDB in the data directory: any abstract-level store with
+   * synchronous reads (getSync), e.g. memory-level for simulations of many nodes in one process.
+   * It is opened here and closed by close(); a closed memory-level keeps its entries, so one
+   * instance can serve a node that stops and starts again.
+   */
+  database?: AbstractLevel<string | Buffer | Uint8Array, Uint8Array, Uint8Array>;
 }
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
@@ -70,11 +78,14 @@ export class ChainStore {
   ) {}
 
   static async open(dataDir: string, options: StoreOptions = {}): Promise<ChainStore> {
-    await mkdir(dataDir, { recursive: true });
-    const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(dataDir, {
-      keyEncoding: "view",
-      valueEncoding: "view",
-    });
+    // The store uses only abstract-level's face (and `sync`, which other databases ignore).
+    const db: Db =
+      (options.database as unknown as Db | undefined) ??
+      new ClassicLevel<Uint8Array, Uint8Array>(dataDir, {
+        keyEncoding: "view",
+        valueEncoding: "view",
+      });
+    if (!options.database) await mkdir(dataDir, { recursive: true });
     try {
       await db.open();
     } catch (e) {
