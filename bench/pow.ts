@@ -20,6 +20,7 @@ const header: BlockHeader = {
   forger: new Uint8Array(32).fill(2),
   txRoot: new Uint8Array(32).fill(3),
   evidenceRoot: new Uint8Array(32).fill(4),
+  stateRoot: new Uint8Array(32).fill(5),
   seal: { type: "pow", target: 1n << 236n, nonce: 0n },
 };
 
@@ -57,6 +58,7 @@ async function workerRate(durationMs: number): Promise<number> {
       lottery: () => undefined,
     }),
     selectBody: () => ({ transactions: [], evidence: [] }),
+    stateRoot: () => new Uint8Array(32),
     submit: async () => {},
     forgeEmptyBlocks: false,
     now: () => Date.now(),

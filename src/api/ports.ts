@@ -1,5 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { Registry } from "prom-client";
+import type { AccountProof } from "../chain/chain.js";
 import type { EpochLottery, ValidatorSet } from "../consensus/engine.js";
 import type { Block, BlockHeader } from "../core/block.js";
 import type { ValidationError } from "../core/errors.js";
@@ -41,6 +42,8 @@ export interface ChainReader {
   validators(): ValidatorSet;
   /** Addresses that were ever slashed. */
   slashedAddresses(): ReadonlySet<Address>;
+  /** An account and its state proof at a main-chain block (undefined: no such kept tree). */
+  accountProof(address: Address, blockId: number | string): Promise<AccountProof | undefined>;
 }
 
 export interface MempoolReader {

@@ -24,6 +24,7 @@ import { LruCache } from "./lru.js";
 import { OrphanPool } from "./orphan-pool.js";
 import type { SignatureCache } from "./signatures.js";
 import type { SnapshotBook } from "./snapshots.js";
+import type { StateTree } from "./state-tree.js";
 
 /**
  * Failures that say "not yet" rather than "never": a stored block failing with one of them is
@@ -66,6 +67,7 @@ export interface ImporterDeps {
   params: LedgerParams;
   orphans: OrphanPool;
   snapshots: SnapshotBook;
+  tree: StateTree;
   log: ChainLogger;
   now: () => number;
   /** The node's signature cache: a transaction verified once (mempool, gossip) is not again. */
@@ -365,6 +367,7 @@ export class BlockImporter {
       now: this.deps.now,
       isVerified: (tx: Transaction) => this.deps.signatures.isVerified(tx),
       snapshots: this.deps.snapshots,
+      tree: this.deps.tree,
     };
   }
 
@@ -385,6 +388,7 @@ export class BlockImporter {
       );
     }
     await prepared.batch.write();
+    this.deps.tree.forget(prepared.deletedNodes);
     this.deps.state.commit(prepared.delta);
     this.deps.snapshots.remember(prepared.snapshots);
     const applied = path.apply.map((step) => step.block);

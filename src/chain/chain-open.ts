@@ -1,9 +1,16 @@
 import type { Engine } from "../consensus/engine.js";
 import { buildValidatorSet } from "../consensus/validators.js";
 import type { Block } from "../core/block.js";
-import { toHex } from "../core/bytes.js";
+import { equalBytes, toHex } from "../core/bytes.js";
 import { reject } from "../core/errors.js";
-import { type Genesis, genesisAccounts, genesisBlock, genesisSupply } from "../core/genesis.js";
+import {
+  type Genesis,
+  genesisAccounts,
+  genesisBlock,
+  genesisState,
+  genesisSupply,
+} from "../core/genesis.js";
+import { EMPTY_HASH } from "../core/smt.js";
 import { totalStake, totalSupply } from "../core/state.js";
 import { StoreCorruptError } from "../store/codec.js";
 import { ChainStore, STORE_VERSION, type StoreOptions } from "../store/store.js";
@@ -60,6 +67,9 @@ async function initialize(store: ChainStore, genesis: Genesis, engine: Engine, b
     .setMinted(0n)
     .setBurned(0n);
   for (const [address, account] of accounts) batch.setAccount(address, account);
+  // The genesis state's tree; block 1, once final, hands back the nodes it dropped from it.
+  for (const [hash, node] of genesisState(genesis).nodes)
+    batch.putStateNode(hash, node).putStateNodeCount(hash, 1);
   // The genesis state is the snapshot of the first epochs (PoS).
   if (link)
     new SnapshotBook(store).write(
@@ -94,6 +104,11 @@ async function recover(store: ChainStore, genesis: Genesis, genesisBlock: Block)
   if (store.mainHash(info.height + 1) !== undefined)
     throw new StoreCorruptError(`${where}: the main chain runs past the head ${headHash}`);
 
+  const root = headBlock.header.stateRoot;
+  if (!equalBytes(root, EMPTY_HASH) && !store.stateNode(toHex(root)))
+    throw new StoreCorruptError(
+      `${where}: the state tree of the head (root ${toHex(root)}) is missing`,
+    );
   const accounts = await store.loadAccounts();
   const minted = store.minted();
   const burned = store.burned();

@@ -1,15 +1,20 @@
 import { EventEmitter } from "node:events";
 import type { Engine, EpochLottery, HeadInfo, ValidatorSet } from "../consensus/engine.js";
 import type { Block, BlockHeader } from "../core/block.js";
-import { toHex } from "../core/bytes.js";
+import { equalBytes, toHex } from "../core/bytes.js";
 import { reject } from "../core/errors.js";
 import { type Genesis, genesisSupply, ledgerParams } from "../core/genesis.js";
 import { type Address, parseAddress } from "../core/keys.js";
+import { proveSmt, type SmtProof } from "../core/smt.js";
 import {
   type Account,
   type AccountReader,
+  applyBlockTransactions,
+  type BlockBody,
+  decodeAccount,
   type LedgerParams,
   settleAccount,
+  stateKey,
   totalSupply,
 } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
@@ -29,6 +34,7 @@ import { DEFAULT_ORPHAN_LIMITS, OrphanPool, type OrphanPoolLimits } from "./orph
 import { SerialQueue } from "./serial-queue.js";
 import { SignatureCache } from "./signatures.js";
 import { SnapshotBook } from "./snapshots.js";
+import { StateTree } from "./state-tree.js";
 
 export type {
   BlockEvent,
@@ -76,6 +82,16 @@ const HEIGHT_RE = /^(0|[1-9][0-9]{0,15})$/;
  * state lives in memory. Blocks are imported one at a time; each import (or reorganisation)
  * reaches the store as one atomic batch, and only then the memory and the events.
  */
+/** An account and its proof against a block's state root (GET /v1/accounts/{address}/proof). */
+export interface AccountProof {
+  account: Account | undefined;
+  height: number;
+  blockHash: string;
+  stateRoot: Uint8Array;
+  key: Uint8Array;
+  proof: SmtProof;
+}
+
 export class Chain extends EventEmitter<ChainEventMap> {
   readonly signatures: SignatureCache;
   readonly genesisHash: string;
@@ -84,6 +100,8 @@ export class Chain extends EventEmitter<ChainEventMap> {
   private readonly blocks: BlockSource;
   private readonly orphans: OrphanPool;
   private readonly snapshots: SnapshotBook;
+  /** The state tree (account proofs, state roots of new blocks). */
+  private readonly tree: StateTree;
   private readonly importer: BlockImporter;
   private readonly log: ChainLogger;
   private readonly now: () => number;
@@ -105,6 +123,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
     this.blocks.remember(genesisBlock);
     this.orphans = new OrphanPool(options.orphanLimits ?? DEFAULT_ORPHAN_LIMITS);
     this.snapshots = new SnapshotBook(store);
+    this.tree = new StateTree(store);
     this.log = options.logger ?? SILENT_LOGGER;
     this.now = options.now ?? Date.now;
     this.signatures = options.signatures ?? new SignatureCache();
@@ -118,6 +137,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
         params: this.params,
         orphans: this.orphans,
         snapshots: this.snapshots,
+        tree: this.tree,
         log: this.log,
         now: this.now,
         signatures: this.signatures,
@@ -317,6 +337,51 @@ export class Chain extends EventEmitter<ChainEventMap> {
    */
   accountNow(address: Address): Account | undefined {
     return this.stateView().reader.getAccount(address);
+  }
+
+  /**
+   * The state root after applying a body to the head (what a producer puts in its header): the
+   * same state transition and tree update as an import, nothing written.
+   */
+  stateRootAfter(body: BlockBody, forger: Uint8Array, slot: number | undefined): Uint8Array {
+    const effects = applyBlockTransactions(
+      this.state,
+      body,
+      { forger, slot, totals: this.state.totals },
+      this.params,
+      this.isVerified,
+    );
+    return this.tree.rootAfter(this.head.header.stateRoot, effects.changes).root;
+  }
+
+  /**
+   * An account with its proof against a main-chain block's state root (the account as that
+   * block left it; absent accounts get a proof of absence). Undefined when the block is not on
+   * the main chain or its tree is no longer kept (pruned below the finalized height).
+   */
+  async accountProof(
+    address: Address,
+    blockId: number | string,
+  ): Promise<AccountProof | undefined> {
+    const block = await this.getBlock(blockId);
+    if (!block || this.store.mainHash(block.header.height) !== block.hashHex) return undefined;
+    const root = block.header.stateRoot;
+    let proof: SmtProof;
+    try {
+      proof = proveSmt(this.tree, root, stateKey(address));
+    } catch {
+      return undefined;
+    }
+    const key = stateKey(address);
+    const leaf = proof.leaf && equalBytes(proof.leaf.key, key) ? proof.leaf : undefined;
+    return {
+      account: leaf ? decodeAccount(leaf.value) : undefined,
+      height: block.header.height,
+      blockHash: block.hashHex,
+      stateRoot: root,
+      key,
+      proof,
+    };
   }
 
   /** Addresses that were ever slashed (their stake may be gone by now). */

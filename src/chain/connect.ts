@@ -1,7 +1,8 @@
 import type { Engine, EpochLottery, ValidatorSet } from "../consensus/engine.js";
 import type { Block } from "../core/block.js";
-import { toHex } from "../core/bytes.js";
-import { isValidationError, type ValidationError } from "../core/errors.js";
+import { equalBytes, toHex } from "../core/bytes.js";
+import { isValidationError, reject, type ValidationError } from "../core/errors.js";
+import { type SmtUpdate, updateSmt } from "../core/smt.js";
 import { applyBlockTransactions, type LedgerParams, type Slashing } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
 import type { StoreBatch } from "../store/batch.js";
@@ -10,6 +11,7 @@ import type { ChainStore } from "../store/store.js";
 import { type HeadState, StateDelta } from "./account-state.js";
 import type { BlockSource } from "./block-source.js";
 import type { SnapshotBook } from "./snapshots.js";
+import { type StateTree, stateChanges, type TreeWriter } from "./state-tree.js";
 
 export interface PathStep {
   block: Block;
@@ -36,6 +38,7 @@ export interface ConnectContext {
   now: () => number;
   isVerified?: ((tx: Transaction) => boolean) | undefined;
   snapshots: SnapshotBook;
+  tree: StateTree;
 }
 
 /** A block of the path broke a rule: nothing was written. */
@@ -56,6 +59,10 @@ export interface WalkedPath {
   snapshots: Map<string, ValidatorSet>;
   /** What the evidence of the applied blocks slashed, block by block. */
   slashings: BlockSlashings[];
+  /** The state tree's changes: nodes made, counts, journals (written by prepareConnection). */
+  tree: TreeWriter;
+  /** State tree nodes the batch deletes (to drop from caches once it is written). */
+  deletedNodes: string[];
 }
 
 export interface BlockSlashings {
@@ -80,6 +87,17 @@ export function prepareConnection(ctx: ConnectContext, path: ChainPath): WalkedP
   const tip = path.apply[path.apply.length - 1]!.block;
   batch.setHead(tip.hash).setMinted(delta.minted).setBurned(delta.burned);
   ctx.snapshots.write(batch, walked.snapshots);
+  // Blocks that became final hand back the nodes they dropped from their parents' trees.
+  const depth = ctx.engine.finalityDepth;
+  const oldFinal = Math.max(0, path.fork.height + path.revert.length - depth);
+  const newFinal = Math.max(0, tip.header.height - depth);
+  for (let h = oldFinal + 1; h <= newFinal; h++) {
+    const step = path.apply[h - path.fork.height - 1];
+    const hash = step ? step.block.hashHex : ctx.store.mainHash(h);
+    if (!hash) throw new StoreCorruptError(`no main-chain block at height ${h}`);
+    walked.tree.finalized(hash);
+  }
+  walked.deletedNodes.push(...walked.tree.write(batch));
   return walked;
 }
 
@@ -93,12 +111,14 @@ export function walkPath(ctx: ConnectContext, path: ChainPath): WalkedPath {
   const batch = ctx.store.batch();
   const snapshots = new Map<string, ValidatorSet>();
   const slashings: BlockSlashings[] = [];
+  const tree = ctx.tree.writer();
   const tipHeight = path.fork.height + path.apply.length;
   for (const block of path.revert) {
     const undo = ctx.store.undo(block.hashHex);
     if (!undo)
       throw new StoreCorruptError(`undo data of main-chain block ${block.hashHex} is missing`);
     delta.revert(undo);
+    tree.reverted(block.hashHex);
     batch.unindexTransactions(block).deleteUndo(block.hash);
     if (block.header.height > tipHeight) batch.deleteMainHash(block.header.height);
   }
@@ -106,9 +126,11 @@ export function walkPath(ctx: ConnectContext, path: ChainPath): WalkedPath {
   let parentHex = path.fork.hash;
   let parentLink = ctx.store.blockInfo(path.fork.hash)?.link;
   if (!parent) throw new StoreCorruptError(`fork block ${path.fork.hash} is missing`);
+  let root = parent.stateRoot;
   for (const step of path.apply) {
     const { block } = step;
     let effects: ReturnType<typeof applyBlockTransactions>;
+    let update: SmtUpdate;
     let link: BlockInfo["link"];
     const slot = ctx.engine.productionSlot(block.header);
     try {
@@ -141,11 +163,20 @@ export function walkPath(ctx: ConnectContext, path: ChainPath): WalkedPath {
         ctx.params,
         ctx.isVerified,
       );
+      update = updateSmt(tree.reader, root, stateChanges(effects.changes));
+      if (!equalBytes(update.root, block.header.stateRoot))
+        reject(
+          "BadStateRoot",
+          `stateRoot ${toHex(block.header.stateRoot)} is not the root of the state after the ` +
+            `block (${toHex(update.root)} here)`,
+        );
     } catch (e) {
       if (isValidationError(e)) throw new BranchFailure(block, e);
       throw e;
     }
     delta.apply(effects);
+    tree.applied(block.hashHex, update);
+    root = update.root;
     if (effects.slashings.length > 0) slashings.push({ block, slashings: effects.slashings });
     const info: BlockInfo = { ...step.info, link, validity: "valid" };
     if (step.stored) batch.putBlockInfo(block.hashHex, info);
@@ -165,5 +196,5 @@ export function walkPath(ctx: ConnectContext, path: ChainPath): WalkedPath {
     parentHex = block.hashHex;
     parentLink = link;
   }
-  return { batch, delta, snapshots, slashings };
+  return { batch, delta, snapshots, slashings, tree, deletedNodes: [] };
 }

@@ -1,7 +1,11 @@
 import type { Command } from "commander";
 import ora from "ora";
+import { verifyAccountProof } from "../core/account-proof.js";
+import { toHex } from "../core/bytes.js";
+import { headerFromJson } from "../core/header.js";
 import type { KeyPair } from "../core/keys.js";
 import { isAddress } from "../core/keys.js";
+import { type Account, EMPTY_ACCOUNT } from "../core/state.js";
 import {
   signTransaction,
   type TransactionJson,
@@ -9,7 +13,7 @@ import {
   type TxType,
   transactionToJson,
 } from "../core/transaction.js";
-import { NodeClient } from "./client.js";
+import { ApiError, NodeClient } from "./client.js";
 import { loadKey } from "./keyfile.js";
 import {
   addJson,
@@ -252,19 +256,128 @@ export function registerBalanceCommand(program: Command): void {
       .command("balance")
       .description("balance, stake and nonce of an address")
       .argument("<address>", "a lotchain address")
-      .addOption(nodeUrlOption()),
-  ).action(async (address: string, flags: JsonFlag & { node: string }) => {
-    if (!isAddress(address))
-      throw new CliError(`not a valid lotchain address (checksum or format): "${address}"`);
-    const account = await new NodeClient(flags.node).account(address);
-    print(flags, account, () =>
-      [
-        `address       ${account.address}`,
-        `balance       ${account.balance}`,
-        `stake         ${account.stake}`,
-        `nonce         ${account.nonce}`,
-        `pendingNonce  ${account.pendingNonce}`,
-      ].join("\n"),
-    );
+      .addOption(nodeUrlOption())
+      .addOption(
+        opt("--verify", "check the account against a state proof and a header this command trusts"),
+      )
+      .addOption(
+        opt(
+          "--trusted-hash <hash>",
+          "with --verify: the block to trust (64 hex digits; default: the node's finalized block)",
+        ),
+      ),
+  ).action(
+    async (
+      address: string,
+      flags: JsonFlag & { node: string; verify?: boolean; trustedHash?: string },
+    ) => {
+      if (!isAddress(address))
+        throw new CliError(`not a valid lotchain address (checksum or format): "${address}"`);
+      if (flags.trustedHash !== undefined && !/^[0-9a-fA-F]{64}$/.test(flags.trustedHash))
+        throw new CliError(`--trusted-hash must be 64 hex digits, got "${flags.trustedHash}"`);
+      if (flags.trustedHash !== undefined && !flags.verify)
+        throw new CliError("--trusted-hash goes with --verify");
+      const client = new NodeClient(flags.node);
+      if (flags.verify) return printVerified(flags, await verifiedAccount(client, address, flags));
+      const account = await client.account(address);
+      print(flags, account, () =>
+        [
+          `address       ${account.address}`,
+          `balance       ${account.balance}`,
+          `stake         ${account.stake}`,
+          `nonce         ${account.nonce}`,
+          `pendingNonce  ${account.pendingNonce}`,
+        ].join("\n"),
+      );
+    },
+  );
+}
+
+interface VerifiedAccount {
+  address: string;
+  balance: string;
+  stake: string;
+  nonce: number;
+  unbonding: { amount: string; releaseSlot: number }[];
+  slashed: boolean;
+  /** False: the proof shows the address holds nothing at that block. */
+  exists: boolean;
+  verified: {
+    blockHash: string;
+    height: number;
+    stateRoot: string;
+    /** What the header was trusted as: the hash given, or the node's finalized block. */
+    trusted: "trusted-hash" | "node-finalized";
+  };
+}
+
+/**
+ * The account as of a header this command trusts, checked rather than believed: the header's
+ * fields must hash to the trusted hash (or, by default, to the hash the node names as its
+ * finalized block), and the account must follow from the header's state root by the proof.
+ */
+async function verifiedAccount(
+  client: NodeClient,
+  address: string,
+  flags: { trustedHash?: string },
+): Promise<VerifiedAccount> {
+  const status = await client.status();
+  const trusted = flags.trustedHash?.toLowerCase();
+  const blockJson = await client.block(trusted ?? "finalized").catch((e: unknown) => {
+    if (e instanceof ApiError && e.status === 404)
+      throw new CliError(`the node has no block ${trusted ?? "finalized"}`);
+    throw e;
   });
+  let header: ReturnType<typeof headerFromJson>;
+  try {
+    header = headerFromJson(blockJson, status.chainId);
+  } catch (e) {
+    throw new CliError(`the node's block does not parse: ${(e as Error).message}`);
+  }
+  if (trusted !== undefined && header.hashHex !== trusted)
+    throw new CliError(`the header the node sent hashes to ${header.hashHex}, not ${trusted}`);
+  const answer = await client.get<{ account: unknown; proof: unknown }>(
+    `/v1/accounts/${encodeURIComponent(address)}/proof?block=${header.hashHex}`,
+  );
+  let account: Account | undefined;
+  try {
+    account = verifyAccountProof(header.header.stateRoot, address, answer.proof);
+  } catch (e) {
+    throw new CliError(`the node's proof does not hold: ${(e as Error).message}`);
+  }
+  const a = account ?? EMPTY_ACCOUNT;
+  return {
+    address,
+    balance: a.balance.toString(),
+    stake: a.stake.toString(),
+    nonce: a.nonce,
+    unbonding: (a.unbonding ?? []).map((e) => ({
+      amount: e.amount.toString(),
+      releaseSlot: e.releaseSlot,
+    })),
+    slashed: a.slashedSlot !== undefined,
+    exists: account !== undefined,
+    verified: {
+      blockHash: header.hashHex,
+      height: header.header.height,
+      stateRoot: toHex(header.header.stateRoot),
+      trusted: trusted === undefined ? "node-finalized" : "trusted-hash",
+    },
+  };
+}
+
+function printVerified(flags: JsonFlag, v: VerifiedAccount): void {
+  print(flags, v, () =>
+    [
+      `address       ${v.address}${v.exists ? "" : " (no such account: proven absent)"}`,
+      `balance       ${v.balance}`,
+      `stake         ${v.stake}`,
+      `nonce         ${v.nonce}`,
+      `verified      against block ${v.verified.blockHash} at height ${v.verified.height}`,
+      `              state root ${v.verified.stateRoot}`,
+      v.verified.trusted === "trusted-hash"
+        ? "trusted       the block hash given with --trusted-hash"
+        : "trusted       the node's finalized block (pass --trusted-hash to trust a hash you know)",
+    ].join("\n"),
+  );
 }

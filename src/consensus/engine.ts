@@ -162,6 +162,8 @@ export interface ProducerDeps {
    * every transaction inside the block window around `timestamp` (the block's own).
    */
   selectBody(maxTransactions: number, slot: number | undefined, timestamp: number): BlockBodyChoice;
+  /** The state root after applying a body (as chosen, trimmed to fit) to the head, by its key. */
+  stateRoot(body: BlockBodyChoice, slot: number | undefined): Uint8Array;
   /** Hands a sealed block to the chain; resolves once imported (or rejects). */
   submit(block: Block): Promise<void>;
   /** Forge blocks without transactions too (PoS); PoW always mines. */

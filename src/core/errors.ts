@@ -52,6 +52,8 @@ export const REJECT_CODES = {
   WrongConsensus: "invalid",
   GenesisMismatch: "invalid",
   BadEvidenceRoot: "invalid",
+  BadStateRoot: "invalid",
+  BadProof: "invalid",
   TooMuchEvidence: "invalid",
   // slashing evidence
   InvalidEvidence: "invalid",

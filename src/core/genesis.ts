@@ -5,7 +5,8 @@ import { encodeCanonical } from "./encoding.js";
 import { reject } from "./errors.js";
 import { taggedHash } from "./hash.js";
 import { type Address, parseAddress } from "./keys.js";
-import type { Account, LedgerParams } from "./state.js";
+import { smtRootOf } from "./smt.js";
+import { type Account, encodeAccount, type LedgerParams, stateKey } from "./state.js";
 import { CHAIN_ID_RE } from "./transaction.js";
 
 export interface PosConfig {
@@ -280,10 +281,21 @@ export function genesisBlock(g: Genesis): Block {
       forger: new Uint8Array(32),
       txRoot: configHash,
       evidenceRoot: computeEvidenceRoot([]),
+      stateRoot: genesisState(g).root,
       seal,
     },
     new Uint8Array(64),
     [],
+  );
+}
+
+/** The state tree of the genesis accounts: its root and nodes (the chain stores them). */
+export function genesisState(g: Genesis): ReturnType<typeof smtRootOf> {
+  return smtRootOf(
+    [...genesisAccounts(g)].map(([address, account]) => ({
+      key: stateKey(address),
+      value: encodeAccount(account),
+    })),
   );
 }
 

@@ -20,7 +20,10 @@ export type HashDomain =
   | "lotchain/epoch-nonce/v1"
   | "lotchain/vrf-accumulator/v1"
   | "lotchain/validator-set/v1"
-  | "lotchain/evidence/v1";
+  | "lotchain/evidence/v1"
+  | "lotchain/smt-leaf/v1"
+  | "lotchain/smt-node/v1"
+  | "lotchain/smt-key/v1";
 
 const prefixes = new Map<HashDomain, Uint8Array>();
 

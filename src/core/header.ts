@@ -39,6 +39,8 @@ export interface BlockHeader {
   txRoot: Uint8Array;
   /** Merkle root of the slashing evidence ids. */
   evidenceRoot: Uint8Array;
+  /** Root of the state tree (src/core/smt.ts) after the block: every account, authenticated. */
+  stateRoot: Uint8Array;
   seal: Seal;
 }
 
@@ -59,6 +61,7 @@ export interface HeaderJson {
   forger: string;
   txRoot: string;
   evidenceRoot: string;
+  stateRoot: string;
   signature: string;
   slot?: number;
   /** PoS: the VRF output (128 hex digits); the genesis block's 64-hex-digit seed. */
@@ -79,6 +82,7 @@ export function headerItems(h: BlockHeader) {
     h.forger,
     h.txRoot,
     h.evidenceRoot,
+    h.stateRoot,
   ];
   if (h.seal.type === "pos") return [...common, "pos", h.seal.slot, h.seal.vrfProof];
   // The nonce is the last 8 bytes of the encoding, so a miner hashes a fixed prefix plus nonce.
@@ -90,7 +94,7 @@ export function headerItems(h: BlockHeader) {
   ];
 }
 
-const HEADER_ITEMS = 11;
+const HEADER_ITEMS = 12;
 
 export function encodeHeader(header: BlockHeader): Uint8Array {
   return encodeCanonical(headerItems(header));
@@ -127,7 +131,8 @@ export function headerFromItems(items: unknown): BlockHeader {
   const forger = r.bytes(PUBLIC_KEY_BYTES);
   const txRoot = r.bytes(HASH_BYTES);
   const evidenceRoot = r.bytes(HASH_BYTES);
-  const kind = items[8];
+  const stateRoot = r.bytes(HASH_BYTES);
+  const kind = items[9];
   r.text(3);
   let seal: Seal;
   if (kind === "pos") {
@@ -146,7 +151,17 @@ export function headerFromItems(items: unknown): BlockHeader {
   } else {
     return reject("Malformed", "block header: unknown seal type");
   }
-  return { chainId, height, previousHash, timestamp, forger, txRoot, evidenceRoot, seal };
+  return {
+    chainId,
+    height,
+    previousHash,
+    timestamp,
+    forger,
+    txRoot,
+    evidenceRoot,
+    stateRoot,
+    seal,
+  };
 }
 
 /**
@@ -169,6 +184,7 @@ export function headerToJson(signed: SignedHeader): HeaderJson {
     forger: toHex(h.forger),
     txRoot: toHex(h.txRoot),
     evidenceRoot: toHex(h.evidenceRoot),
+    stateRoot: toHex(h.stateRoot),
     signature: toHex(signed.signature),
   };
   if (h.seal.type === "pos") {
@@ -229,6 +245,7 @@ export function headerFromJson(json: unknown, chainId: string): SignedHeader {
       forger: hexField(o, "forger", PUBLIC_KEY_BYTES),
       txRoot: hexField(o, "txRoot", HASH_BYTES),
       evidenceRoot: hexField(o, "evidenceRoot", HASH_BYTES),
+      stateRoot: hexField(o, "stateRoot", HASH_BYTES),
       seal,
     },
     hexField(o, "signature", SIGNATURE_BYTES),
@@ -252,6 +269,10 @@ export const HEADER_JSON_PROPERTIES = {
   forger: { type: "string", description: "public key of the forger or miner, hex" },
   txRoot: { type: "string" },
   evidenceRoot: { type: "string", description: "Merkle root of the slashing evidence ids" },
+  stateRoot: {
+    type: "string",
+    description: "root of the state tree after the block (docs/storage.md): every account",
+  },
   signature: { type: "string" },
   slot: { type: "integer", description: "PoS only" },
   randomness: {
@@ -274,5 +295,6 @@ export const HEADER_JSON_REQUIRED = [
   "forger",
   "txRoot",
   "evidenceRoot",
+  "stateRoot",
   "signature",
 ] as const;

@@ -1,7 +1,10 @@
 import { addAmounts, MAX_AMOUNT } from "./amount.js";
+import { equalBytes } from "./bytes.js";
+import { type Canonical, CborReader, decodeCanonical, encodeCanonical } from "./encoding.js";
 import { reject } from "./errors.js";
 import type { Evidence } from "./evidence.js";
-import { type Address, addressFromPublicKey } from "./keys.js";
+import { taggedHash } from "./hash.js";
+import { type Address, addressFromPublicKey, parseAddress } from "./keys.js";
 import { type Transaction, verifyTransactionSignature } from "./transaction.js";
 
 /** Stake on its way back to the balance: spendable from `releaseSlot` on, slashable before. */
@@ -66,6 +69,55 @@ export interface SupplyTotals {
   totalStake: bigint;
   /** Sum of every balance, stake and unbonding amount. */
   supply: bigint;
+}
+
+/**
+ * An account's canonical encoding (the state tree's leaf value, the store's account value):
+ * [balance, stake, nonce], and when it has unbonding stake or was ever slashed
+ * [balance, stake, nonce, [[amount, releaseSlot], ...], slashedSlot or null].
+ */
+export function accountItems(a: Account): Canonical {
+  const unbonding = a.unbonding ?? [];
+  if (unbonding.length === 0 && a.slashedSlot === undefined) return [a.balance, a.stake, a.nonce];
+  return [
+    a.balance,
+    a.stake,
+    a.nonce,
+    unbonding.map((e) => [e.amount, e.releaseSlot]),
+    a.slashedSlot ?? null,
+  ];
+}
+
+export function accountFromItems(items: unknown): Account {
+  const extended = Array.isArray(items) && items.length === 5;
+  const r = CborReader.of(items, "account", extended ? 5 : 3);
+  const account: Account = { balance: r.u64(), stake: r.u64(), nonce: r.uint() };
+  if (!extended) return account;
+  const unbonding = r.array().map((entry): UnbondingEntry => {
+    const e = CborReader.of(entry, "unbonding entry", 2);
+    return { amount: e.u64(), releaseSlot: e.uint() };
+  });
+  if (unbonding.length > 0) account.unbonding = unbonding;
+  const slashed = (items as unknown[])[4];
+  if (slashed !== null) account.slashedSlot = r.uint();
+  return account;
+}
+
+export function encodeAccount(a: Account): Uint8Array {
+  return encodeCanonical(accountItems(a));
+}
+
+/** The state tree's key of an account: a tagged hash of its 20-byte id (keys spread evenly). */
+export function stateKey(address: Address): Uint8Array {
+  return taggedHash("lotchain/smt-key/v1", parseAddress(address));
+}
+
+/** Decodes an account strictly: only its canonical encoding is accepted (Malformed otherwise). */
+export function decodeAccount(bytes: Uint8Array): Account {
+  const account = accountFromItems(decodeCanonical(bytes, "account"));
+  if (!equalBytes(encodeAccount(account), bytes))
+    reject("Malformed", "account: not canonically encoded");
+  return account;
 }
 
 /** Whether two accounts hold the same values (absent unbonding equals none). */

@@ -255,6 +255,7 @@ export class LotchainNode implements NodeApi {
         privateKey: key.privateKey,
         publicKey: key.publicKey,
         head: () => chain.headInfo(),
+        stateRoot: (body, slot) => chain.stateRootAfter(body, key.publicKey, slot),
         selectBody: (maxCount, slot, timestamp) =>
           mempool.selectBody({
             timestamp,

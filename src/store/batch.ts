@@ -1,5 +1,6 @@
 import type { Block } from "../core/block.js";
 import { type Address, parseAddress } from "../core/keys.js";
+import { encodeSmtNode, type SmtNode } from "../core/smt.js";
 import type { Account } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
 import {
@@ -7,9 +8,11 @@ import {
   encodeAccount,
   encodeBigUintValue,
   encodeBlockInfo,
+  encodeStateJournal,
   encodeTxLocation,
   encodeUint,
   encodeUndo,
+  type StateJournal,
   type UndoData,
 } from "./codec.js";
 import {
@@ -23,6 +26,9 @@ import {
   infoKey,
   metaKey,
   snapshotKey,
+  stateCountKey,
+  stateJournalKey,
+  stateNodeKey,
   txKey,
   undoKey,
   validatorsKey,
@@ -74,6 +80,29 @@ export class StoreBatch {
   /** Indexes a stored block under its slot and forger (PoS: the bound on equivocation). */
   indexForged(slot: number, forger: Uint8Array, hash: Uint8Array): this {
     return this.put(forgedKey(slot, forger, hash), EMPTY);
+  }
+
+  /** A state tree node (by hash hex), written once while its count is positive. */
+  putStateNode(hash: string, node: SmtNode): this {
+    return this.put(stateNodeKey(hashBytes(hash)), encodeSmtNode(node));
+  }
+
+  putStateNodeCount(hash: string, count: number): this {
+    return this.put(stateCountKey(hashBytes(hash)), encodeUint(count));
+  }
+
+  /** Deletes a state tree node and its count (no kept tree holds it any more). */
+  deleteStateNode(hash: string): this {
+    this.del(stateNodeKey(hashBytes(hash)));
+    return this.del(stateCountKey(hashBytes(hash)));
+  }
+
+  putStateJournal(blockHash: string, journal: StateJournal): this {
+    return this.put(stateJournalKey(hashBytes(blockHash)), encodeStateJournal(journal));
+  }
+
+  deleteStateJournal(blockHash: string): this {
+    return this.del(stateJournalKey(hashBytes(blockHash)));
   }
 
   /** Records the id of the validator set of the state after a block. */

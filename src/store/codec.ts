@@ -1,7 +1,7 @@
 import { bytesToBigInt, toHex } from "../core/bytes.js";
 import { type Canonical, CborReader, decodeCanonical, encodeCanonical } from "../core/encoding.js";
 import { type Address, encodeAddress, parseAddress } from "../core/keys.js";
-import type { Account, UnbondingEntry } from "../core/state.js";
+import { type Account, accountFromItems, accountItems, encodeAccount } from "../core/state.js";
 
 /** Values of the store, as canonical CBOR arrays (positional, like every consensus object). */
 
@@ -56,6 +56,41 @@ export interface UndoData {
   burned: bigint;
 }
 
+/**
+ * The state journal of a main-chain block (src/chain/state-tree.ts): hashes (hex) of the tree
+ * nodes it added and of those it dropped from its parent's tree.
+ */
+export interface StateJournal {
+  created: string[];
+  released: string[];
+}
+
+const concatHashes = (hexes: readonly string[]) => {
+  const out = new Uint8Array(hexes.length * 32);
+  hexes.forEach((h, i) => {
+    out.set(Buffer.from(h, "hex"), i * 32);
+  });
+  return out;
+};
+
+const splitHashes = (bytes: Uint8Array): string[] => {
+  if (bytes.length % 32 !== 0) throw new Error("not a list of 32-byte hashes");
+  const out: string[] = [];
+  for (let i = 0; i < bytes.length; i += 32) out.push(toHex(bytes.subarray(i, i + 32)));
+  return out;
+};
+
+export function encodeStateJournal(journal: StateJournal): Uint8Array {
+  return encodeCanonical([concatHashes(journal.created), concatHashes(journal.released)]);
+}
+
+export function decodeStateJournal(bytes: Uint8Array): StateJournal {
+  return decoded(bytes, "state journal", (items) => {
+    const r = CborReader.of(items, "state journal", 2);
+    return { created: splitHashes(r.bytes()), released: splitHashes(r.bytes()) };
+  });
+}
+
 /** Unbounded non-negative integers as minimal big-endian bytes (cborg caps integers at 64 bits). */
 export function encodeBigUint(value: bigint): Uint8Array {
   if (value < 0n) throw new RangeError("negative value");
@@ -73,40 +108,7 @@ function decoded<T>(bytes: Uint8Array, what: string, read: (items: unknown) => T
   }
 }
 
-/**
- * An account: [balance, stake, nonce], and when it has unbonding stake or was ever slashed
- * [balance, stake, nonce, [[amount, releaseSlot], ...], slashedSlot or null].
- */
-function accountItems(a: Account): Canonical {
-  const unbonding = a.unbonding ?? [];
-  if (unbonding.length === 0 && a.slashedSlot === undefined) return [a.balance, a.stake, a.nonce];
-  return [
-    a.balance,
-    a.stake,
-    a.nonce,
-    unbonding.map((e) => [e.amount, e.releaseSlot]),
-    a.slashedSlot ?? null,
-  ];
-}
-
-function accountFromItems(items: unknown): Account {
-  const extended = Array.isArray(items) && items.length === 5;
-  const r = CborReader.of(items, "account", extended ? 5 : 3);
-  const account: Account = { balance: r.u64(), stake: r.u64(), nonce: r.uint() };
-  if (!extended) return account;
-  const unbonding = r.array().map((entry): UnbondingEntry => {
-    const e = CborReader.of(entry, "unbonding entry", 2);
-    return { amount: e.u64(), releaseSlot: e.uint() };
-  });
-  if (unbonding.length > 0) account.unbonding = unbonding;
-  const slashed = (items as unknown[])[4];
-  if (slashed !== null) account.slashedSlot = r.uint();
-  return account;
-}
-
-export function encodeAccount(a: Account): Uint8Array {
-  return encodeCanonical(accountItems(a));
-}
+export { encodeAccount };
 
 export function decodeAccount(bytes: Uint8Array): Account {
   return decoded(bytes, "account", accountFromItems);

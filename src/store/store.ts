@@ -11,10 +11,12 @@ import {
   decodeAccount,
   decodeBigUintValue,
   decodeBlockInfo,
+  decodeStateJournal,
   decodeTxLocation,
   decodeUint,
   decodeUndo,
   hashHex,
+  type StateJournal,
   StoreCorruptError,
   type UndoData,
 } from "./codec.js";
@@ -32,6 +34,9 @@ import {
   pendingKey,
   prefixRange,
   snapshotKey,
+  stateCountKey,
+  stateJournalKey,
+  stateNodeKey,
   TABLE,
   tablePrefix,
   txKey,
@@ -210,6 +215,22 @@ export class ChainStore {
     return out;
   }
 
+  /** A state tree node's encoding, by hash hex. */
+  stateNode(hash: string): Uint8Array | undefined {
+    return this.read(stateNodeKey(hashBytes(hash)));
+  }
+
+  /** A state tree node's reference count (0: not stored). */
+  stateNodeCount(hash: string): number {
+    const v = this.read(stateCountKey(hashBytes(hash)));
+    return v === undefined ? 0 : decodeUint(v, "state node count");
+  }
+
+  stateJournal(blockHash: string): StateJournal | undefined {
+    const v = this.read(stateJournalKey(hashBytes(blockHash)));
+    return v === undefined ? undefined : decodeStateJournal(v);
+  }
+
   /** The id of the validator set recorded for the state after a block, if any. */
   snapshotSetId(hash: string): Uint8Array | undefined {
     return this.read(snapshotKey(hashBytes(hash)));
@@ -230,7 +251,9 @@ export class ChainStore {
    * data or recorded snapshots, or the ids of indexed transactions. A full scan, for integrity
    * checks.
    */
-  async hashesOf(table: "block" | "info" | "undo" | "tx" | "snapshot"): Promise<string[]> {
+  async hashesOf(
+    table: "block" | "info" | "undo" | "tx" | "snapshot" | "stateNode" | "stateJournal",
+  ): Promise<string[]> {
     const out: string[] = [];
     for await (const key of this.db.keys(prefixRange(tablePrefix(TABLE[table])))) {
       out.push(hashHex(key.subarray(1), `${table} key`));

@@ -190,7 +190,7 @@ export class UnstakedForger {
 
   /** A block on `parent` (its hash, height and randomness) at `slot`. */
   block(
-    parent: { hash: string; height: number; randomness?: string },
+    parent: { hash: string; height: number; randomness?: string; stateRoot?: string },
     slot: number,
     transactions: Transaction[] = [],
     forger: KeyPair = this.key,
@@ -208,6 +208,8 @@ export class UnstakedForger {
         previousHash: parseHex(parent.hash)!,
         timestamp: this.genesisTimestamp + slot * this.slotMs,
         forger: forger.publicKey,
+        // Whatever the state: the lottery refuses the block before its state is looked at.
+        stateRoot: parseHex(parent.stateRoot ?? "") ?? new Uint8Array(32),
         seal: {
           type: "pos",
           slot,

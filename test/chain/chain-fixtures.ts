@@ -39,9 +39,14 @@ import {
   privateKeySeed,
   sign,
 } from "../../src/core/keys.js";
+import { smtRootOf } from "../../src/core/smt.js";
 import {
   type Account,
   applyBlockTransactions,
+  type BlockBody,
+  type BlockEffects,
+  encodeAccount,
+  stateKey,
   totalStake,
   totalSupply,
 } from "../../src/core/state.js";
@@ -164,6 +169,8 @@ export interface ChildOptions {
   forgerOverride?: KeyPair;
   /** PoS: slashing evidence the block includes. */
   evidence?: Evidence[];
+  /** A state root to carry instead of the right one (to test BadStateRoot). */
+  stateRoot?: Uint8Array;
   /**
    * The block breaks a rule: the model keeps the parent's state for it (so that children can
    * still be built on it) instead of applying its body.
@@ -274,14 +281,20 @@ export class BlockTreeModel {
     return childEpochLink(epoch, output);
   }
 
-  private record(block: Block, parent: ModelEntry, link: EpochLink | undefined): void {
+  /** The accounts after a body on a parent's state, by the core's rules. */
+  private applyOn(
+    parent: ModelEntry,
+    body: BlockBody,
+    forger: Uint8Array,
+    slot: number | undefined,
+  ): { accounts: Map<Address, Account>; effects: BlockEffects } {
     const reader = { getAccount: (a: Address) => parent.accounts.get(a) };
     const effects = applyBlockTransactions(
       reader,
-      block,
+      body,
       {
-        forger: block.header.forger,
-        slot: block.header.seal.type === "pos" ? block.header.seal.slot : undefined,
+        forger,
+        slot,
         totals: {
           totalStake: totalStake(parent.accounts.values()),
           supply: totalSupply(parent.accounts.values()),
@@ -293,6 +306,37 @@ export class BlockTreeModel {
     );
     const accounts = new Map(parent.accounts);
     for (const [address, account] of effects.changes) accounts.set(address, account);
+    return { accounts, effects };
+  }
+
+  /**
+   * The state root a child would carry: the root of the state after its body, or, for a body
+   * that breaks a rule (an invalid block), the parent's root.
+   */
+  private stateRootFor(
+    parent: Block,
+    body: BlockBody,
+    forger: Uint8Array,
+    slot: number | undefined,
+    options: ChildOptions,
+  ): Uint8Array {
+    if (options.stateRoot) return options.stateRoot;
+    try {
+      const { accounts } = this.applyOn(this.entry(parent.hashHex), body, forger, slot);
+      return stateRootOf(accounts);
+    } catch (e) {
+      if (isValidationError(e)) return parent.header.stateRoot;
+      throw e;
+    }
+  }
+
+  private record(block: Block, parent: ModelEntry, link: EpochLink | undefined): void {
+    const { accounts, effects } = this.applyOn(
+      parent,
+      block,
+      block.header.forger,
+      block.header.seal.type === "pos" ? block.header.seal.slot : undefined,
+    );
     this.entries.set(block.hashHex, {
       block,
       accounts,
@@ -316,6 +360,7 @@ export class BlockTreeModel {
     }
     const signer = options.forgerOverride ?? forger!;
     const { epoch } = this.lottery(parent, slot);
+    const evidence = options.evidence ?? [];
     return sealBlock(
       {
         chainId: this.genesis.chainId,
@@ -323,6 +368,13 @@ export class BlockTreeModel {
         previousHash: parent.hash,
         timestamp: slotStart(clock, slot)!,
         forger: signer.publicKey,
+        stateRoot: this.stateRootFor(
+          parent,
+          { transactions: txs, evidence },
+          signer.publicKey,
+          slot,
+          options,
+        ),
         seal: {
           type: "pos",
           slot,
@@ -331,7 +383,7 @@ export class BlockTreeModel {
       },
       txs,
       signer.privateKey,
-      options.evidence ?? [],
+      evidence,
     );
   }
 
@@ -339,6 +391,13 @@ export class BlockTreeModel {
     if (this.genesis.consensus.type !== "pow") throw new Error("not a PoW chain");
     const miner = options.forgerOverride ?? KEYS.forger;
     const target = expectedTarget(parent.header, this, this.genesis.consensus);
+    const stateRoot = this.stateRootFor(
+      parent,
+      { transactions: txs },
+      miner.publicKey,
+      undefined,
+      options,
+    );
     for (let nonce = options.nonceStart ?? 0n; ; nonce++) {
       const block = sealBlock(
         {
@@ -347,6 +406,7 @@ export class BlockTreeModel {
           previousHash: parent.hash,
           timestamp: parent.header.timestamp + (options.solveMs ?? 1000),
           forger: miner.publicKey,
+          stateRoot,
           seal: { type: "pow", target, nonce },
         },
         txs,
@@ -355,6 +415,16 @@ export class BlockTreeModel {
       if (hashMeetsTarget(block.hash, target)) return block;
     }
   }
+}
+
+/** The state root of a set of accounts, built from nothing (the reference the chain must match). */
+export function stateRootOf(accounts: Map<Address, Account>): Uint8Array {
+  return smtRootOf(
+    [...accounts].map(([address, account]) => ({
+      key: stateKey(address),
+      value: encodeAccount(account),
+    })),
+  ).root;
 }
 
 /** Opens a Chain on a data directory with the real engine of the genesis. */

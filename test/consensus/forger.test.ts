@@ -68,6 +68,8 @@ function harness(options: {
     publicKey: options.key.publicKey,
     head: () => chain.readHead(),
     selectBody: (max) => ({ transactions: chain.pool.slice(0, max), evidence: [] }),
+    // The engine's tests hold no state: any root will do.
+    stateRoot: () => new Uint8Array(32),
     submit: async (block) => {
       chain.submitted.push(block);
       try {

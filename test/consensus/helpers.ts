@@ -94,6 +94,8 @@ export function forgePosBlock(
       previousHash: parent.hash,
       timestamp: options.timestamp ?? (options.genesisTime ?? GENESIS_TIME) + slot * slotMs,
       forger: key.publicKey,
+      // The engine checks headers, not states: any root will do here.
+      stateRoot: new Uint8Array(32),
       seal: { type: "pos", slot, vrfProof: randomness },
     },
     options.transactions ?? [],
@@ -125,6 +127,7 @@ export function minePowBlock(
     previousHash: parent.hash,
     timestamp,
     forger: key.publicKey,
+    stateRoot: new Uint8Array(32),
     seal: { type: "pow" as const, target, nonce: 0n },
   };
   const unsealed = sealBlock(header, [], key.privateKey);

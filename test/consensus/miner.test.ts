@@ -43,6 +43,7 @@ function harness() {
     publicKey: miner.publicKey,
     head: headInfo,
     selectBody: (max) => ({ transactions: chain.pool.slice(0, max), evidence: [] }),
+    stateRoot: () => new Uint8Array(32),
     submit: async (block) => {
       try {
         engine.verifySealStateless(block);

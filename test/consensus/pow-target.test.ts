@@ -24,6 +24,7 @@ function header(height: number, timestamp: number, target: bigint): BlockHeader 
     forger: new Uint8Array(32),
     txRoot: new Uint8Array(32),
     evidenceRoot: new Uint8Array(32),
+    stateRoot: new Uint8Array(32),
     seal: { type: "pow", target, nonce: 0n },
   };
 }

@@ -52,6 +52,7 @@ describe("NonceHasher (the miner's SHA-256 with a midstate)", () => {
             forger: new Uint8Array(32).fill(2),
             txRoot: new Uint8Array(32).fill(3),
             evidenceRoot: new Uint8Array(32).fill(4),
+            stateRoot: new Uint8Array(32).fill(5),
             seal: { type: "pow", target, nonce },
           };
           const input = powHashInput(header);

@@ -126,6 +126,7 @@ describe("PoW vectors (test/vectors/pow.json)", () => {
         forger: new Uint8Array(32),
         txRoot: new Uint8Array(32),
         evidenceRoot: new Uint8Array(32),
+        stateRoot: new Uint8Array(32),
         seal: { type: "pow", target: big(v.parentTarget), nonce: 0n },
       });
       const config = {
@@ -150,6 +151,7 @@ describe("PoW vectors (test/vectors/pow.json)", () => {
         forger: bytes(h.forger),
         txRoot: bytes(h.txRoot),
         evidenceRoot: bytes(h.evidenceRoot),
+        stateRoot: bytes(h.stateRoot),
         seal: { type: "pow", target: big(h.target), nonce: 0n },
       };
       const search = new NonceSearch(powHashInput(header), bytes(h.target));

@@ -211,6 +211,7 @@ function powVectors() {
     forger: key(1).publicKey,
     txRoot: new Uint8Array(32).fill(7),
     evidenceRoot: new Uint8Array(32).fill(8),
+    stateRoot: new Uint8Array(32).fill(9),
     seal: { type: "pow", target, nonce: 0n },
   });
   const parentTarget = 1n << 230n;
@@ -255,6 +256,7 @@ function powVectors() {
         forger: toHex(h.forger),
         txRoot: toHex(h.txRoot),
         evidenceRoot: toHex(h.evidenceRoot),
+        stateRoot: toHex(h.stateRoot),
         target: hex(target),
       },
       firstNonce: nonce.toString(),

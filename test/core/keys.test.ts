@@ -169,6 +169,7 @@ describe("public keys of small order (review finding 5)", () => {
         forger: identity,
         txRoot: merkleRoot([]),
         evidenceRoot: merkleRoot([]),
+        stateRoot: new Uint8Array(32),
         seal: { type: "pos", slot: 1, vrfProof: new Uint8Array(80) },
       },
       universal,

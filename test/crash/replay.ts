@@ -16,10 +16,13 @@ import {
   ledgerParams,
 } from "../../src/core/genesis.js";
 import { type Address, addressFromPublicKey, parseAddress } from "../../src/core/keys.js";
+import { smtRootOf } from "../../src/core/smt.js";
 import {
   type Account,
   accountsEqual,
   applyBlockTransactions,
+  encodeAccount,
+  stateKey,
   totalStake,
   totalSupply,
 } from "../../src/core/state.js";
@@ -48,6 +51,16 @@ function sameValidators(a: ValidatorSet, b: ValidatorSet): boolean {
     a.entries.every(
       (e, i) => e.address === b.entries[i]!.address && e.stake === b.entries[i]!.stake,
     )
+  );
+}
+
+/** The state tree of a set of accounts, built from nothing. */
+function treeOf(accounts: Map<Address, Account>) {
+  return smtRootOf(
+    [...accounts].map(([address, account]) => ({
+      key: stateKey(address),
+      value: encodeAccount(account),
+    })),
   );
 }
 
@@ -90,6 +103,9 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
     const reader = { getAccount: (a: Address) => accounts.get(a) };
     let minted = 0n;
     let burned = 0n;
+    // The state trees of the main chain from the finalized height up are kept, and nothing else.
+    const keptFrom = Math.max(0, headInfo.height - engine.finalityDepth);
+    const keptNodes = new Set<string>();
     let parentHash = g.hashHex;
     let mainTransactions = 0;
     const mainHashes = new Set<string>([g.hashHex]);
@@ -171,7 +187,14 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
       minted += effects.minted;
       burned += effects.burned;
       parentHash = hash;
+      // The header commits to the state after the block: rebuilt here from nothing.
+      const tree = treeOf(accounts);
+      if (toHex(tree.root) !== toHex(block.header.stateRoot))
+        fail(`block ${height}'s stateRoot is not the root of the replayed state`);
+      if (height >= keptFrom) for (const hex of tree.nodes.keys()) keptNodes.add(hex);
     }
+    if (keptFrom === 0)
+      for (const hex of treeOf(genesisAccounts(genesis)).nodes.keys()) keptNodes.add(hex);
     if (parentHash !== headHash) fail("the main chain does not end at the head");
 
     const stored = await store.loadAccounts();
@@ -184,6 +207,18 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
     if (store.burned() !== burned) fail(`burned counter ${store.burned()}, replay ${burned}`);
     if (totalSupply(accounts.values()) !== genesisSupply(genesis) + minted - burned)
       fail("the replayed supply is not genesis plus minted less burned");
+
+    const storedNodes = await store.hashesOf("stateNode");
+    const extra = storedNodes.filter((h) => !keptNodes.has(h));
+    const missing = [...keptNodes].filter((h) => !storedNodes.includes(h));
+    if (extra.length > 0)
+      fail(`${extra.length} state tree nodes stored that no kept tree holds (not pruned)`);
+    if (missing.length > 0) fail(`${missing.length} state tree nodes of kept trees are missing`);
+    for (const hash of await store.hashesOf("stateJournal")) {
+      const info = store.blockInfo(hash);
+      if (!info || store.mainHash(info.height) !== hash || info.height <= keptFrom)
+        fail(`a state journal is kept for ${hash}, which is not a main-chain block above finality`);
+    }
 
     const indexed = await store.hashesOf("tx");
     if (indexed.length !== mainTransactions)

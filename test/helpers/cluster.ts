@@ -293,6 +293,7 @@ export interface BlockJson {
   timestamp: number;
   slot?: number;
   randomness?: string;
+  stateRoot?: string;
   vrfProof?: string;
   nonce?: string;
   target?: string;

@@ -126,6 +126,7 @@ describe("a peer that sends invalid blocks and transactions", () => {
           previousHash: parent.hash,
           timestamp: genesisTimestamp + slot * SLOT_MS,
           forger: evilKey.publicKey,
+          stateRoot: parseHex(genesis.stateRoot)!,
           seal: {
             type: "pos",
             slot,

@@ -110,6 +110,8 @@ async function twinOfLatest(node: ClusterNode) {
       height: forged.height,
       previousHash: parseHex(forged.previousHash)!,
       timestamp: forged.timestamp,
+      // Never connected (it comes late and nothing builds on it): only its header matters.
+      stateRoot: parseHex(forged.stateRoot!)!,
       forger: v.publicKey,
       // The VRF proof is V's own: one per slot and epoch, the same in both blocks.
       seal: { type: "pos", slot: forged.slot!, vrfProof: parseHex(forged.vrfProof)! },

@@ -42,6 +42,7 @@ function testBlock(height: number, parent: Uint8Array, txCount = 2) {
       previousHash: parent,
       timestamp: 1_735_689_600_000 + height,
       forger: alice.publicKey,
+      stateRoot: new Uint8Array(32).fill(height),
       seal: { type: "pos", slot: height, vrfProof: new Uint8Array(80).fill(height) },
     },
     txs,

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from "fastify";
+import { accountProofToJson } from "../../core/account-proof.js";
 import { type Block, blockToJson } from "../../core/block.js";
+import { toHex } from "../../core/bytes.js";
 import { isAddress } from "../../core/keys.js";
 import { transactionFromJson, transactionToJson } from "../../core/transaction.js";
 import { VERSION } from "../../version.js";
@@ -8,7 +10,7 @@ import { HEAVY } from "../guards.js";
 import type { ApiLimits } from "../limits.js";
 import type { NodeApi } from "../ports.js";
 import { errorResponses, RANGE_QUERY } from "../schemas.js";
-import { accountView, sendBlockRange, validatorsView } from "../views.js";
+import { accountJson, accountView, sendBlockRange, validatorsView } from "../views.js";
 
 const HASH_RE = /^[0-9a-fA-F]{64}$/;
 
@@ -130,6 +132,50 @@ export function registerV1Routes(
       const tx = transactionFromJson(request.body);
       const { id } = await node.submitTransaction(tx);
       return reply.code(202).send({ id });
+    },
+  );
+
+  app.get<{ Params: { address: string }; Querystring: { block?: string } }>(
+    "/v1/accounts/:address/proof",
+    {
+      schema: {
+        tags: ["v1"],
+        summary: "an account with its proof against a block's state root",
+        description:
+          "`block`: a height, a hash, `head` (default) or `finalized`; the node keeps the state " +
+          "trees of the main chain from its finalized block up. An absent account is proven absent " +
+          "(`account` null). See docs/storage.md for the proof format and how to check it.",
+        params: { type: "object", properties: { address: { type: "string", maxLength: 100 } } },
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            block: {
+              type: "string",
+              pattern: "^([0-9]{1,15}|[0-9a-fA-F]{64}|head|finalized|genesis)$",
+            },
+          },
+        },
+        response: errorResponses(400, 404),
+      },
+    },
+    async (request) => {
+      const { address } = request.params;
+      if (!isAddress(address)) throw badRequest(`not a valid lotchain address: ${address}`);
+      const block = request.query.block ?? "head";
+      const id = /^[0-9]+$/.test(block) ? Number(block) : block.toLowerCase();
+      const found = await node.chain.accountProof(address, id);
+      if (!found)
+        throw notFound(
+          `no state tree of block ${block} here: main-chain blocks from the finalized one up only`,
+        );
+      return {
+        account: found.account ? { address, ...accountJson(found.account) } : null,
+        height: found.height,
+        blockHash: found.blockHash,
+        stateRoot: toHex(found.stateRoot),
+        proof: accountProofToJson(found.key, found.proof),
+      };
     },
   );
 

@@ -126,6 +126,7 @@ export class PosForger implements BlockProducer {
         previousHash: head.hash,
         timestamp: slotStart(this.clock, slot)!,
         forger: this.deps.publicKey,
+        stateRoot: this.deps.stateRoot({ transactions, evidence }, slot),
         seal: {
           type: "pos",
           slot,

@@ -169,6 +169,7 @@ export class PowMiner implements BlockProducer {
       forger: this.deps.publicKey,
       txRoot: computeTxRoot(transactions),
       evidenceRoot: computeEvidenceRoot([]),
+      stateRoot: this.deps.stateRoot({ transactions, evidence: [] }, undefined),
       seal: { type: "pow", target, nonce: 0n },
     };
     return { job: ++this.jobs, header, target, transactions };
