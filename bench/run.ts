@@ -8,6 +8,7 @@ const BENCHMARKS = [
   "mempool",
   "lottery",
   "vrf",
+  "state",
   "pow",
   "import",
   "api",

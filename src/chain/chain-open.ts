@@ -10,7 +10,7 @@ import {
   genesisState,
   genesisSupply,
 } from "../core/genesis.js";
-import { EMPTY_HASH } from "../core/smt.js";
+import { EMPTY_HASH, encodeSmtNode } from "../core/smt.js";
 import { totalStake, totalSupply } from "../core/state.js";
 import { StoreCorruptError } from "../store/codec.js";
 import { ChainStore, STORE_VERSION, type StoreOptions } from "../store/store.js";
@@ -69,7 +69,7 @@ async function initialize(store: ChainStore, genesis: Genesis, engine: Engine, b
   for (const [address, account] of accounts) batch.setAccount(address, account);
   // The genesis state's tree; block 1, once final, hands back the nodes it dropped from it.
   for (const [hash, node] of genesisState(genesis).nodes)
-    batch.putStateNode(hash, node).putStateNodeCount(hash, 1);
+    batch.putStateNode(hash, encodeSmtNode(node), 1);
   // The genesis state is the snapshot of the first epochs (PoS).
   if (link)
     new SnapshotBook(store).write(

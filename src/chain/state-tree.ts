@@ -2,6 +2,7 @@ import { toHex } from "../core/bytes.js";
 import type { Address } from "../core/keys.js";
 import {
   decodeSmtNode,
+  encodeSmtNode,
   type SmtChange,
   type SmtNode,
   type SmtReader,
@@ -50,9 +51,9 @@ export class StateTree implements SmtReader {
     const hex = toHex(hash);
     const cached = this.cache.get(hex);
     if (cached) return cached;
-    const bytes = this.store.stateNode(hex);
-    if (!bytes) return undefined;
-    const node = decodeSmtNode(bytes);
+    const stored = this.store.stateNode(hex);
+    if (!stored) return undefined;
+    const node = decodeSmtNode(stored.encoded);
     this.cache.set(hex, node);
     return node;
   }
@@ -142,21 +143,22 @@ export class TreeWriter {
     const deleted: string[] = [];
     for (const [hex, n] of this.delta) {
       if (n === 0) continue;
-      const stored = this.store.stateNodeCount(hex);
-      const count = stored + n;
+      const stored = this.store.stateNode(hex);
+      const count = (stored?.count ?? 0) + n;
       if (count <= 0) {
         // Made and unmade by this very connection: never written.
-        if (stored === 0) continue;
+        if (!stored) continue;
         batch.deleteStateNode(hex);
         deleted.push(hex);
         continue;
       }
-      batch.putStateNodeCount(hex, count);
-      const node = this.pending.get(hex);
-      if (stored === 0) {
+      let encoded = stored?.encoded;
+      if (!encoded) {
+        const node = this.pending.get(hex);
         if (!node) throw new Error(`state tree node ${hex} gains a count but was never made`);
-        batch.putStateNode(hex, node);
+        encoded = encodeSmtNode(node);
       }
+      batch.putStateNode(hex, encoded, count);
     }
     for (const [blockHash, journal] of this.journals) {
       if (journal) batch.putStateJournal(blockHash, journal);

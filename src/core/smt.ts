@@ -1,4 +1,5 @@
-import { equalBytes, toHex } from "./bytes.js";
+import { createHash, hash as oneShotHash } from "node:crypto";
+import { compareBytes, equalBytes, toHex } from "./bytes.js";
 import { reject } from "./errors.js";
 import { taggedHash } from "./hash.js";
 
@@ -38,8 +39,18 @@ export function leafHash(key: Uint8Array, value: Uint8Array): Uint8Array {
   return taggedHash("lotchain/smt-leaf/v1", key, value);
 }
 
+// An internal node's hash is taggedHash("lotchain/smt-node/v1", left, right), computed in one
+// shot over a reused buffer: the tree hashes twenty of them per changed account.
+const NODE_PREFIX = new TextEncoder().encode("lotchain/smt-node/v1\0");
+const nodeInput = new Uint8Array(NODE_PREFIX.length + 64);
+nodeInput.set(NODE_PREFIX);
+const hasOneShot = typeof oneShotHash === "function";
+
 export function internalHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return taggedHash("lotchain/smt-node/v1", left, right);
+  nodeInput.set(left, NODE_PREFIX.length);
+  nodeInput.set(right, NODE_PREFIX.length + 32);
+  if (hasOneShot) return new Uint8Array(oneShotHash("sha256", nodeInput, "buffer"));
+  return new Uint8Array(createHash("sha256").update(nodeInput).digest());
 }
 
 export function nodeHash(node: SmtNode): Uint8Array {
@@ -98,7 +109,8 @@ export interface SmtUpdate {
 /**
  * Applies changes to the tree under `root`, reading its nodes through `reader` (which must hold
  * every node of that tree). Pure: the reader is not written; the caller stores `created`.
- * Cost: the nodes on the changed keys' paths, O(changes · log n).
+ * Cost: the nodes on the changed keys' paths, O(changes · log n); the changes are sorted once,
+ * so the keys below any node are a contiguous range split by one binary search.
  */
 export function updateSmt(
   reader: SmtReader,
@@ -107,12 +119,15 @@ export function updateSmt(
 ): SmtUpdate {
   const created = new Map<string, SmtNode>();
   const released = new Set<string>();
-  const byKey = new Map<string, SmtChange>();
-  for (const c of changes) {
+  for (const c of changes)
     if (c.key.length !== SMT_KEY_BYTES) throw new RangeError("state tree keys are 32 bytes");
-    byKey.set(toHex(c.key), c);
-  }
-  const sorted = [...byKey.values()];
+  // Sorted by key; a later change of the same key wins.
+  const sorted = [...changes]
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => compareBytes(a.c.key, b.c.key) || a.i - b.i)
+    .map((x) => x.c)
+    .filter((c, i, all) => i === all.length - 1 || !equalBytes(c.key, all[i + 1]!.key));
+
   const read = (hash: Uint8Array): SmtNode => {
     const hex = toHex(hash);
     const node = created.get(hex) ?? reader.node(hash);
@@ -131,40 +146,53 @@ export function updateSmt(
     if (created.has(hex)) created.delete(hex);
     else released.add(hex);
   };
-
-  /** The canonical subtree of `entries` (values not null) below `depth`. */
-  const build = (entries: SmtChange[], depth: number): Uint8Array => {
-    const live = entries.filter((e) => e.value !== null);
-    if (live.length === 0) return EMPTY_HASH;
-    if (live.length === 1) return make({ kind: "leaf", key: live[0]!.key, value: live[0]!.value! });
-    const left = live.filter((e) => keyBit(e.key, depth) === 0);
-    const right = live.filter((e) => keyBit(e.key, depth) === 1);
-    return make({ kind: "internal", left: build(left, depth + 1), right: build(right, depth + 1) });
+  /** The first index in [lo, hi) whose key has bit `depth` set (keys in range share the prefix). */
+  const splitAt = (list: readonly SmtChange[], lo: number, hi: number, depth: number) => {
+    let a = lo;
+    let b = hi;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (keyBit(list[mid]!.key, depth) === 0) a = mid + 1;
+      else b = mid;
+    }
+    return a;
   };
 
-  const update = (hash: Uint8Array, depth: number, entries: SmtChange[]): Uint8Array => {
-    if (entries.length === 0) return hash;
-    if (isEmpty(hash)) return build(entries, depth);
+  /** The canonical subtree of the live entries `list[lo..hi)` (sorted, values not null). */
+  const build = (list: readonly SmtChange[], lo: number, hi: number, depth: number): Uint8Array => {
+    if (hi - lo === 0) return EMPTY_HASH;
+    if (hi - lo === 1) return make({ kind: "leaf", key: list[lo]!.key, value: list[lo]!.value! });
+    const mid = splitAt(list, lo, hi, depth);
+    return make({
+      kind: "internal",
+      left: build(list, lo, mid, depth + 1),
+      right: build(list, mid, hi, depth + 1),
+    });
+  };
+
+  const update = (hash: Uint8Array, depth: number, lo: number, hi: number): Uint8Array => {
+    if (lo === hi) return hash;
+    if (isEmpty(hash)) {
+      const live = sorted.slice(lo, hi).filter((e) => e.value !== null);
+      return build(live, 0, live.length, depth);
+    }
     const node = read(hash);
     if (node.kind === "leaf") {
       release(hash);
-      const keyHex = toHex(node.key);
-      const merged = entries.some((e) => toHex(e.key) === keyHex)
-        ? entries
-        : [...entries, { key: node.key, value: node.value }];
-      return build(merged, depth);
+      // The leaf's key joins the changes below it, unless one of them rewrites it.
+      const live = sorted.slice(lo, hi);
+      if (!live.some((e) => equalBytes(e.key, node.key))) {
+        let at = 0;
+        while (at < live.length && compareBytes(live[at]!.key, node.key) < 0) at++;
+        live.splice(at, 0, { key: node.key, value: node.value });
+      }
+      const kept = live.filter((e) => e.value !== null);
+      return build(kept, 0, kept.length, depth);
     }
     release(hash);
-    const left = update(
-      node.left,
-      depth + 1,
-      entries.filter((e) => keyBit(e.key, depth) === 0),
-    );
-    const right = update(
-      node.right,
-      depth + 1,
-      entries.filter((e) => keyBit(e.key, depth) === 1),
-    );
+    const mid = splitAt(sorted, lo, hi, depth);
+    const left = update(node.left, depth + 1, lo, mid);
+    const right = update(node.right, depth + 1, mid, hi);
     // Keep the tree canonical: a lone leaf (or nothing) rises to where its sibling is empty.
     if (isEmpty(left) && isEmpty(right)) return EMPTY_HASH;
     if (isEmpty(left) && read(right).kind === "leaf") return right;
@@ -172,7 +200,7 @@ export function updateSmt(
     return make({ kind: "internal", left, right });
   };
 
-  const newRoot = update(root, 0, sorted);
+  const newRoot = update(root, 0, 0, sorted.length);
   return { root: newRoot, created, released };
 }
 

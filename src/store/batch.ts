@@ -1,6 +1,5 @@
 import type { Block } from "../core/block.js";
 import { type Address, parseAddress } from "../core/keys.js";
-import { encodeSmtNode, type SmtNode } from "../core/smt.js";
 import type { Account } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
 import {
@@ -9,6 +8,7 @@ import {
   encodeBigUintValue,
   encodeBlockInfo,
   encodeStateJournal,
+  encodeStateNode,
   encodeTxLocation,
   encodeUint,
   encodeUndo,
@@ -26,7 +26,6 @@ import {
   infoKey,
   metaKey,
   snapshotKey,
-  stateCountKey,
   stateJournalKey,
   stateNodeKey,
   txKey,
@@ -82,19 +81,14 @@ export class StoreBatch {
     return this.put(forgedKey(slot, forger, hash), EMPTY);
   }
 
-  /** A state tree node (by hash hex), written once while its count is positive. */
-  putStateNode(hash: string, node: SmtNode): this {
-    return this.put(stateNodeKey(hashBytes(hash)), encodeSmtNode(node));
+  /** A state tree node (by hash hex) with its reference count (positive). */
+  putStateNode(hash: string, encoded: Uint8Array, count: number): this {
+    return this.put(stateNodeKey(hashBytes(hash)), encodeStateNode(encoded, count));
   }
 
-  putStateNodeCount(hash: string, count: number): this {
-    return this.put(stateCountKey(hashBytes(hash)), encodeUint(count));
-  }
-
-  /** Deletes a state tree node and its count (no kept tree holds it any more). */
+  /** Deletes a state tree node (no kept tree holds it any more). */
   deleteStateNode(hash: string): this {
-    this.del(stateNodeKey(hashBytes(hash)));
-    return this.del(stateCountKey(hashBytes(hash)));
+    return this.del(stateNodeKey(hashBytes(hash)));
   }
 
   putStateJournal(blockHash: string, journal: StateJournal): this {

@@ -80,6 +80,20 @@ const splitHashes = (bytes: Uint8Array): string[] => {
   return out;
 };
 
+/** A stored state tree node: its reference count (4 bytes, big-endian), then its encoding. */
+export function encodeStateNode(encoded: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(4 + encoded.length);
+  new DataView(out.buffer).setUint32(0, count);
+  out.set(encoded, 4);
+  return out;
+}
+
+export function decodeStateNode(bytes: Uint8Array): { count: number; encoded: Uint8Array } {
+  if (bytes.length < 5) throw new StoreCorruptError("stored state tree node is too short");
+  const count = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+  return { count, encoded: bytes.subarray(4) };
+}
+
 export function encodeStateJournal(journal: StateJournal): Uint8Array {
   return encodeCanonical([concatHashes(journal.created), concatHashes(journal.released)]);
 }

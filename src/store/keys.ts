@@ -21,8 +21,9 @@
  *   X <address:20> <height:8> <index:4> → (empty) a main-chain transaction that an address sent or
  *                                 received, by height and position in its block (the account's
  *                                 history, read backwards for newest first)
- *   N <hash:32>                 → a state tree node (src/core/smt.ts encoding), by its hash
- *   R <hash:32>                 → the reference count of a state tree node (src/chain/state-tree.ts)
+ *   N <hash:32>                 → a state tree node by its hash: its reference count (4 bytes,
+ *                                 big-endian; src/chain/state-tree.ts) then its encoding
+ *                                 (src/core/smt.ts)
  *   J <hash:32>                 → the state journal of a main-chain block: the tree nodes it added
  *                                 and the nodes it dropped from its parent's tree, until it is final
  */
@@ -41,7 +42,6 @@ export const TABLE = {
   forged: 0x46, // F
   accountTx: 0x58, // X
   stateNode: 0x4e, // N
-  stateCount: 0x52, // R
   stateJournal: 0x4a, // J
 } as const;
 
@@ -84,7 +84,6 @@ export const accountKey = (address: Uint8Array) => withPrefix(TABLE.account, add
 export const undoKey = (hash: Uint8Array) => withPrefix(TABLE.undo, hash);
 export const pendingKey = (txid: Uint8Array) => withPrefix(TABLE.pending, txid);
 export const stateNodeKey = (hash: Uint8Array) => withPrefix(TABLE.stateNode, hash);
-export const stateCountKey = (hash: Uint8Array) => withPrefix(TABLE.stateCount, hash);
 export const stateJournalKey = (hash: Uint8Array) => withPrefix(TABLE.stateJournal, hash);
 export const snapshotKey = (hash: Uint8Array) => withPrefix(TABLE.snapshot, hash);
 export const validatorsKey = (id: Uint8Array) => withPrefix(TABLE.validators, id);

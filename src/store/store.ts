@@ -12,6 +12,7 @@ import {
   decodeBigUintValue,
   decodeBlockInfo,
   decodeStateJournal,
+  decodeStateNode,
   decodeTxLocation,
   decodeUint,
   decodeUndo,
@@ -34,7 +35,6 @@ import {
   pendingKey,
   prefixRange,
   snapshotKey,
-  stateCountKey,
   stateJournalKey,
   stateNodeKey,
   TABLE,
@@ -215,15 +215,10 @@ export class ChainStore {
     return out;
   }
 
-  /** A state tree node's encoding, by hash hex. */
-  stateNode(hash: string): Uint8Array | undefined {
-    return this.read(stateNodeKey(hashBytes(hash)));
-  }
-
-  /** A state tree node's reference count (0: not stored). */
-  stateNodeCount(hash: string): number {
-    const v = this.read(stateCountKey(hashBytes(hash)));
-    return v === undefined ? 0 : decodeUint(v, "state node count");
+  /** A stored state tree node: its reference count and encoding, by hash hex. */
+  stateNode(hash: string): { count: number; encoded: Uint8Array } | undefined {
+    const v = this.read(stateNodeKey(hashBytes(hash)));
+    return v === undefined ? undefined : decodeStateNode(v);
   }
 
   stateJournal(blockHash: string): StateJournal | undefined {
