@@ -209,7 +209,7 @@ export class UnstakedForger {
         timestamp: this.genesisTimestamp + slot * this.slotMs,
         forger: forger.publicKey,
         // Whatever the state: the lottery refuses the block before its state is looked at.
-        stateRoot: parseHex(parent.stateRoot ?? "") ?? new Uint8Array(32),
+        stateRoot: parseHex(parent.stateRoot ?? "", 32) ?? new Uint8Array(32),
         seal: {
           type: "pos",
           slot,
