@@ -1,7 +1,7 @@
 import type { FastifyReply } from "fastify";
 import { blockToJson } from "../core/block.js";
 import type { Address } from "../core/keys.js";
-import { type Account, EMPTY_ACCOUNT } from "../core/state.js";
+import { accountToJson, EMPTY_ACCOUNT } from "../core/state.js";
 import { readBlocksWithin } from "../util/block-pages.js";
 import type { ChainReader, MempoolReader } from "./ports.js";
 import { JSON_TYPE } from "./schemas.js";
@@ -50,7 +50,7 @@ export async function sendBlockRange(
 /** The account view of SPEC section 6: confirmed values and the next nonce counting the mempool. */
 export function accountView(chain: ChainReader, mempool: MempoolReader, address: Address) {
   const a = chain.accountNow(address) ?? EMPTY_ACCOUNT;
-  const { balance, stake, nonce, unbonding, slashed } = accountJson(a);
+  const { balance, stake, nonce, unbonding, slashed } = accountToJson(a);
   return {
     address,
     balance,
@@ -59,21 +59,6 @@ export function accountView(chain: ChainReader, mempool: MempoolReader, address:
     pendingNonce: mempool.pendingNonce(address),
     unbonding,
     slashed,
-  };
-}
-
-/** An account's values in JSON (amounts as decimal strings). */
-export function accountJson(a: Account) {
-  return {
-    balance: a.balance.toString(),
-    stake: a.stake.toString(),
-    nonce: a.nonce,
-    // Stake on its way back (UNSTAKE): spendable from releaseSlot on, slashable until then.
-    unbonding: (a.unbonding ?? []).map((e) => ({
-      amount: e.amount.toString(),
-      releaseSlot: e.releaseSlot,
-    })),
-    slashed: a.slashedSlot !== undefined,
   };
 }
 

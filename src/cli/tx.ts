@@ -5,7 +5,7 @@ import { toHex } from "../core/bytes.js";
 import { headerFromJson } from "../core/header.js";
 import type { KeyPair } from "../core/keys.js";
 import { isAddress } from "../core/keys.js";
-import { type Account, EMPTY_ACCOUNT } from "../core/state.js";
+import { type Account, accountToJson, EMPTY_ACCOUNT } from "../core/state.js";
 import {
   signTransaction,
   type TransactionJson,
@@ -345,17 +345,9 @@ async function verifiedAccount(
   } catch (e) {
     throw new CliError(`the node's proof does not hold: ${(e as Error).message}`);
   }
-  const a = account ?? EMPTY_ACCOUNT;
   return {
     address,
-    balance: a.balance.toString(),
-    stake: a.stake.toString(),
-    nonce: a.nonce,
-    unbonding: (a.unbonding ?? []).map((e) => ({
-      amount: e.amount.toString(),
-      releaseSlot: e.releaseSlot,
-    })),
-    slashed: a.slashedSlot !== undefined,
+    ...accountToJson(account ?? EMPTY_ACCOUNT),
     exists: account !== undefined,
     verified: {
       blockHash: header.hashHex,

@@ -120,6 +120,21 @@ export function decodeAccount(bytes: Uint8Array): Account {
   return account;
 }
 
+/** An account's values in JSON (amounts as decimal strings), as the API shows them. */
+export function accountToJson(a: Account) {
+  return {
+    balance: a.balance.toString(),
+    stake: a.stake.toString(),
+    nonce: a.nonce,
+    // Stake on its way back (UNSTAKE): spendable from releaseSlot on, slashable until then.
+    unbonding: (a.unbonding ?? []).map((e) => ({
+      amount: e.amount.toString(),
+      releaseSlot: e.releaseSlot,
+    })),
+    slashed: a.slashedSlot !== undefined,
+  };
+}
+
 /** Whether two accounts hold the same values (absent unbonding equals none). */
 export function accountsEqual(a: Account, b: Account): boolean {
   if (a.balance !== b.balance || a.stake !== b.stake || a.nonce !== b.nonce) return false;

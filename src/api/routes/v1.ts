@@ -3,6 +3,7 @@ import { accountProofToJson } from "../../core/account-proof.js";
 import { type Block, blockToJson } from "../../core/block.js";
 import { toHex } from "../../core/bytes.js";
 import { isAddress } from "../../core/keys.js";
+import { accountToJson } from "../../core/state.js";
 import { transactionFromJson, transactionToJson } from "../../core/transaction.js";
 import { VERSION } from "../../version.js";
 import { badRequest, notFound } from "../errors.js";
@@ -10,7 +11,7 @@ import { HEAVY } from "../guards.js";
 import type { ApiLimits } from "../limits.js";
 import type { NodeApi } from "../ports.js";
 import { errorResponses, RANGE_QUERY } from "../schemas.js";
-import { accountJson, accountView, sendBlockRange, validatorsView } from "../views.js";
+import { accountView, sendBlockRange, validatorsView } from "../views.js";
 
 const HASH_RE = /^[0-9a-fA-F]{64}$/;
 
@@ -170,7 +171,7 @@ export function registerV1Routes(
           `no state tree of block ${block} here: main-chain blocks from the finalized one up only`,
         );
       return {
-        account: found.account ? { address, ...accountJson(found.account) } : null,
+        account: found.account ? { address, ...accountToJson(found.account) } : null,
         height: found.height,
         blockHash: found.blockHash,
         stateRoot: toHex(found.stateRoot),
