@@ -349,7 +349,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
       body,
       { forger, slot, totals: this.state.totals },
       this.params,
-      this.isVerified,
+      (tx) => this.signatures.isVerified(tx),
     );
     return this.tree.rootAfter(this.head.header.stateRoot, effects.changes).root;
   }
