@@ -83,11 +83,12 @@ export function registerNodeCommand(program: Command): void {
       const key = loaded?.key;
       const bootstrap = flags.bootstrap ?? [];
       const logger = pino({ level: flags.logLevel, base: { node: flags.apiPort } });
-      if (flags.key && isKeyFileExposed(flags.key))
+      // The bundled devnet's keys are public test keys anyway (and git checks them out 0644); on
+      // any other chain a readable or plaintext key is one copied file away from a stolen stake.
+      const devnet = isBundledDevnet(genesis);
+      if (flags.key && !devnet && isKeyFileExposed(flags.key))
         logger.warn({ file: flags.key }, "the key file is readable by other users; chmod 600 it");
-      // The bundled devnet's keys are public test keys anyway; on any other chain a plaintext key
-      // is one copied file away from a stolen stake.
-      if (flags.key && loaded && !loaded.encrypted && !isBundledDevnet(genesis))
+      if (flags.key && loaded && !loaded.encrypted && !devnet)
         logger.warn(
           { file: flags.key },
           `the key file is plaintext: encrypt it with \`lotchain keygen --encrypt --from ${flags.key} --out ${flags.key.replace(/\.pem$/, "")}.json\` and start with --key on the keystore`,
