@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Chain, HeadEvent, ReorgEvent } from "../../src/chain/chain.js";
+import { POW_FINALITY_DEPTH } from "../../src/consensus/index.js";
 import type { Block } from "../../src/core/block.js";
 import type { Genesis } from "../../src/core/genesis.js";
 import { checkStoreByReplay } from "../crash/replay.js";
@@ -225,6 +226,51 @@ describe("Chain: side-branch blocks", () => {
       expect(chain.hasBlock(b.hashHex)).toBe(false);
     expect(snapshot(chain)).toEqual(before);
     expect((await chain.importBlock(side)).status).toBe("side");
+  });
+});
+
+describe("Chain: PoW finality (README: reorganisations deeper than 100 blocks are refused)", () => {
+  it("takes a heavier branch that leaves the main chain 100 blocks down, refuses one that leaves it 101 down", async () => {
+    expect(POW_FINALITY_DEPTH).toBe(100);
+    const genesis = testGenesis("pow");
+    const { model, chain, reorgs } = await setup(genesis);
+    const work = (blocks: Block[]) =>
+      blocks.reduce((sum, b) => model.engine.score(b.header, sum), 0n);
+    // The main chain: 102 blocks solved in exactly the target time (the target stays put).
+    const main = model.extend(model.genesisBlock, 102, () => [], { solveMs: 1000 });
+    for (const b of main) expect((await chain.importBlock(b)).status).toBe("head");
+    expect(chain.finalizedHeight).toBe(2);
+    // A heavier branch: a few quick blocks tighten the target, each later block weighs more.
+    const heavier = (parent: Block, count: number) => {
+      const quick = model.extend(parent, 6, () => [], { solveMs: 1 });
+      return [...quick, ...model.extend(quick.at(-1)!, count - 6, () => [], { solveMs: 1000 })];
+    };
+
+    // 101 blocks down: forks at height 1, below the finalized height 2.
+    const deep = heavier(main[0]!, 70);
+    expect(work(deep)).toBeGreaterThan(work(main.slice(1)));
+    const outcomes: string[] = [];
+    for (const b of deep)
+      outcomes.push(
+        await chain.importBlock(b).then(
+          (r) => r.status,
+          (e: { code?: string }) => e.code ?? "error",
+        ),
+      );
+    // its first block is refused; the rest wait as orphans for a parent that never comes
+    expect(outcomes[0]).toBe("BelowFinality");
+    expect(new Set(outcomes.slice(1))).toEqual(new Set(["orphan"]));
+    for (const b of deep) expect(await chain.getBlockByHash(b.hashHex)).toBeUndefined();
+    expect(chain.head.hashHex).toBe(main.at(-1)!.hashHex);
+    expect(reorgs).toEqual([]);
+
+    // 100 blocks down: forks at height 2, the finalized height itself, and wins on work.
+    const edge = heavier(main[1]!, 70);
+    expect(work(edge)).toBeGreaterThan(work(main.slice(2)));
+    for (const b of edge) await chain.importBlock(b);
+    expect(chain.head.hashHex).toBe(edge.at(-1)!.hashHex);
+    expect(reorgs).toHaveLength(1);
+    expect(reorgs[0]!.depth).toBe(100);
   });
 });
 
