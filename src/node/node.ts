@@ -67,6 +67,8 @@ export interface NodeOptions {
   verifyThreads?: number;
   /** Keep the chain in this abstract-level database instead of LevelDB (simulations). */
   database?: ChainOptions["database"];
+  /** How often pending transactions past their age limit are dropped (default 60 s; for tests). */
+  mempoolPruneIntervalMs?: number;
   logger: Logger;
   now?: () => number;
 }
@@ -197,7 +199,10 @@ export class LotchainNode implements NodeApi {
     chain.on("evidence", (e) => this.admitEvidence(e, "chain"));
     chain.on("slashing", (e) => this.onSlashing(e));
     await this.restorePending();
-    this.pruneTimer = setInterval(() => this.forget(mempool.prune()), PRUNE_INTERVAL_MS);
+    this.pruneTimer = setInterval(
+      () => this.forget(mempool.prune()),
+      options.mempoolPruneIntervalMs ?? PRUNE_INTERVAL_MS,
+    );
     this.pruneTimer.unref();
     this.log.info(
       {

@@ -22,6 +22,9 @@ export async function startTestNode(opts: {
   adminToken?: string;
   apiLimits?: Partial<ApiLimits>;
   forgeEmptyBlocks?: boolean;
+  /** the node's clock (mempool arrival times and expiry) */
+  now?: () => number;
+  mempoolPruneIntervalMs?: number;
 }): Promise<TestNode> {
   const dataDir = opts.dataDir ?? tempDir();
   const node = await LotchainNode.start({
@@ -37,6 +40,8 @@ export async function startTestNode(opts: {
     },
     forgeEmptyBlocks: opts.forgeEmptyBlocks,
     logger: pino({ level: process.env.LOTCHAIN_TEST_LOG ?? "silent" }),
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.mempoolPruneIntervalMs ? { mempoolPruneIntervalMs: opts.mempoolPruneIntervalMs } : {}),
   });
   return {
     node,

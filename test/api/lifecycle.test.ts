@@ -96,6 +96,42 @@ describe("server-sent events and shutdown", () => {
   });
 });
 
+describe("the node's periodic mempool expiry (README: expiry after an hour)", () => {
+  it("drops a transaction pending for more than an hour, on its own, and keeps a younger one", async () => {
+    const clock = { now: Date.now() };
+    t = await startTestNode({
+      genesis: posGenesis({
+        validator: forger,
+        alloc: { [alice.address]: "100", [bob.address]: "100" },
+      }),
+      now: () => clock.now,
+      mempoolPruneIntervalMs: 20,
+    });
+    const { transactionToJson } = await import("../../src/core/transaction.js");
+    const send = async (from: typeof alice) => {
+      const tx = makeTx(from, {
+        chainId: "lotchain-apitest",
+        to: forger.address,
+        amount: 1n,
+        nonce: 0,
+      });
+      expect((await postJson(`${t!.url}/v1/transactions`, transactionToJson(tx))).status).toBe(202);
+      return tx.id;
+    };
+    const pending = async (id: string) =>
+      (await getJson(`${t!.url}/v1/transactions/${id}`)).status === 200;
+    const old = await send(alice);
+    clock.now += 30 * 60_000;
+    const young = await send(bob);
+    clock.now += 30 * 60_000 + 1;
+    // nothing but the node's own timer runs from here: no request adds or removes anything
+    await waitFor(async () => !(await pending(old)) || undefined, 10_000, "the old one expired");
+    expect(await pending(young)).toBe(true);
+    const pool = (await getJson(`${t.url}/v1/mempool`)).body.transactions;
+    expect(pool.map((x: { id: string }) => x.id)).toEqual([young]);
+  });
+});
+
 describe("a request that arrives while the node stops", () => {
   it("is answered 503 ShuttingDown in the JSON error format", async () => {
     t = await startTestNode({ genesis: posGenesis({ validator: forger }) });
