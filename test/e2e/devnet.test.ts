@@ -1,5 +1,8 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { addressFromPublicKey } from "../../src/core/keys.js";
 import { CLI, getJson, tempDir, waitFor } from "../helpers/node-process.js";
 
 const started: number[] = [];
@@ -88,6 +91,81 @@ describe("lotchain devnet", () => {
     expect(await exited).toBe(0);
     for (const n of table.nodes) expect(alive(n.pid), n.name).toBe(false);
   });
+
+  it("--consensus pow: a generated PoW genesis, every node mining with its own key, one chain", async () => {
+    const dir = tempDir("lotchain-devnet-pow-");
+    const apiBase = 20_000 + Math.floor(Math.random() * 10_000);
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        "devnet",
+        "--nodes",
+        "2",
+        "--consensus",
+        "pow",
+        "--dir",
+        dir,
+        "--api-port",
+        String(apiBase),
+        "--p2p-port",
+        String(apiBase + 10_000),
+        "--json",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    started.push(child.pid!);
+    let stdout = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    const table = await waitFor(
+      async () => {
+        try {
+          return JSON.parse(stdout) as {
+            nodes: { name: string; apiUrl: string; key: string; role: string; pid: number }[];
+          };
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+      "the devnet table",
+    );
+    for (const n of table.nodes) started.push(n.pid);
+    expect(table.nodes.map((n) => n.role)).toEqual(["miner", "miner"]);
+    const miners = table.nodes.map((n) => n.key);
+    expect(new Set(miners).size).toBe(2);
+    const genesis = JSON.parse(readFileSync(join(dir, "genesis-pow.json"), "utf8"));
+    expect(genesis.consensus.type).toBe("pow");
+    // Both nodes mine and agree: a common block at height 3, reached by each.
+    const [a, b] = table.nodes as [(typeof table.nodes)[0], (typeof table.nodes)[0]];
+    await waitFor(
+      async () => {
+        const [sa, sb] = await Promise.all(
+          [a, b].map(async (n) => (await getJson(`${n.apiUrl}/v1/status`)).body),
+        );
+        return sa.peers >= 1 && sb.peers >= 1 && sa.height >= 3 && sb.height >= 3;
+      },
+      180_000,
+      "both nodes connected and at height 3",
+    );
+    const [blockA, blockB] = await Promise.all(
+      [a, b].map(async (n) => (await getJson(`${n.apiUrl}/v1/blocks/3`)).body),
+    );
+    expect(blockA.hash).toBe(blockB.hash);
+    for (let height = 1; height <= 3; height++) {
+      const block = (await getJson(`${a.apiUrl}/v1/blocks/${height}`)).body;
+      expect(block.target).toMatch(/^[0-9a-f]{64}$/);
+      expect(BigInt(`0x${block.hash}`) <= BigInt(`0x${block.target}`)).toBe(true);
+      expect(miners).toContain(addressFromPublicKey(Buffer.from(block.forger, "hex")));
+    }
+    expect((await getJson(`${a.apiUrl}/v1/status`)).body.consensus).toBe("pow");
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    for (const n of table.nodes) expect(alive(n.pid), n.name).toBe(false);
+  }, 240_000);
 
   it("stops with a one-line error when a node dies from a signal", async () => {
     const dir = tempDir("lotchain-devnet-");
