@@ -62,10 +62,10 @@ function processCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
 
-function post(agent: Agent, url: string, body: string): Promise<number> {
+function post(agent: Agent, url: string, body: string, path = "/v1/transactions"): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
-      `${url}/v1/transactions`,
+      `${url}${path}`,
       {
         method: "POST",
         agent,
@@ -164,6 +164,23 @@ export async function run(): Promise<Record<string, number>> {
     );
     const seconds = (performance.now() - start) / 1000;
     const nodeCpu = processCpuSeconds(child.pid!) - cpuBefore;
+
+    // The HTTP share: the same bodies from the same clients to a path no route serves, so the
+    // node parses each request and answers 404 from its router, and does nothing else.
+    const emptyCpuBefore = processCpuSeconds(child.pid!);
+    let sent = 0;
+    let notFound = 0;
+    const emptyStart = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (sent < bodies.length) {
+          const body = bodies[sent++]!;
+          if ((await post(agent, url, body, "/v1/no-such-route")) === 404) notFound++;
+        }
+      }),
+    );
+    const emptySeconds = (performance.now() - emptyStart) / 1000;
+    const emptyCpu = processCpuSeconds(child.pid!) - emptyCpuBefore;
     agent.destroy();
     const rssAfter = await residentBytes(url);
     const rawAfter = rate(700, rawVerify);
@@ -178,6 +195,11 @@ export async function run(): Promise<Record<string, number>> {
       // CPU time of the node process per accepted transaction, against one raw verification:
       // what ingest costs the node itself, whatever the load generator on the same cores costs.
       "api.nodeCpuMicrosPerTx": round((nodeCpu * 1e6) / accepted),
+      // The same load to an empty route (404): what HTTP alone costs the node per request.
+      "api.emptyRouteRequests": notFound,
+      "api.emptyRouteRequestsPerSec": round(notFound / emptySeconds),
+      "api.emptyRouteNodeCpuMicrosPerRequest": round((emptyCpu * 1e6) / notFound),
+      "api.httpShareOfIngestCpu": round(emptyCpu / notFound / (nodeCpu / accepted), 2),
       "api.rawVerifyMicros": round(1e6 / raw),
       "api.mempoolFullRssMiB": round(rssAfter / 2 ** 20, 1),
       "api.mempoolGrowthMiB": round((rssAfter - rssBefore) / 2 ** 20, 1),
