@@ -246,6 +246,7 @@ describe("the API under abuse keeps serving others and stays within its bounds",
   it("a storm of huge ranges is answered in turn within the client's byte budget", async () => {
     const honest = honestClient();
     // As many at once as the client may hold connections.
+    const started = performance.now();
     const storm = await Promise.all(
       Array.from({ length: limits.maxConnectionsPerClient! }, () =>
         rawRequest(port, "GET /v1/blocks?from=0&limit=1000 HTTP/1.1\r\nHost: x\r\n\r\n", {
@@ -256,8 +257,11 @@ describe("the API under abuse keeps serving others and stays within its bounds",
     const statuses = storm.map((r) => r.status);
     for (const r of storm) expect(formatViolation(r), r.body).toBeUndefined();
     expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
-    // 64 KiB a second of 16 KiB answers: a handful, then 429 for the rest of the second.
-    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(8);
+    const seconds = (performance.now() - started) / 1000;
+    // 64 KiB a second of 16 KiB answers: a second's worth, plus what the budget refilled while
+    // the storm lasted (a loaded machine stretches it), and 429 for the rest.
+    const budget = (limits.heavyBytesPerSecond! * (1 + seconds)) / limits.rangeResponseBytes!;
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(Math.ceil(budget) + 4);
     expect(statuses).toContain(429);
     const limited = storm.find((r) => r.status === 429)!;
     expect(JSON.parse(limited.body).error).toBe("RateLimited");
