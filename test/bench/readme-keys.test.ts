@@ -14,7 +14,9 @@ describe("the README's benchmark figures", () => {
     const readme = readFileSync(join(REPO, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("## Benchmarks"), readme.indexOf("## Layout"));
     const keys = [
-      ...section.matchAll(/`((?:core|mempool|lottery|vrf|pow|import|api|net)\.[A-Za-z0-9.*]+)`/g),
+      ...section.matchAll(
+        /`((?:core|mempool|lottery|vrf|state|pow|import|api|net)\.[A-Za-z0-9.*]+)`/g,
+      ),
     ].map((m) => m[1]!);
     expect(keys.length).toBeGreaterThanOrEqual(40);
     const source = readdirSync(join(REPO, "bench"))
