@@ -7,7 +7,6 @@ import {
   genesisJson,
   heightsReach,
   metric,
-  sleep,
   status,
   submit,
   transaction,
@@ -83,9 +82,14 @@ describe("a node whose state was corrupted on disk", () => {
         (await metric(f, "lotchain_blocks_rejected_total", { reason: "BadStateRoot" })) > 0,
       20_000,
     );
-    // f stays below it while v goes on, and never takes a branch of its own.
+    // f stays below it while v goes on, and never takes a branch of its own: the blocks that
+    // follow reach it (by gossip and its sync) and are refused too.
     await heightsReach([v], included.height! + 5, 20_000);
-    await sleep(500);
+    await eventually(
+      "f refuses the blocks built on it as well",
+      async () => (await metric(f, "lotchain_blocks_rejected_total")) >= 3,
+      20_000,
+    );
     const stuck = await status(f);
     expect(stuck.height).toBe(included.height! - 1);
     expect((await status(v)).height).toBeGreaterThan(stuck.height + 4);
