@@ -533,6 +533,20 @@ export class Mempool {
     return removed;
   }
 
+  /**
+   * Executable transactions that have waited at least `ageMs` since they arrived, oldest first,
+   * at most `limit`: what a node announces again, in case its first announcement reached nobody
+   * (no peer subscribed yet, a partition) — Bitcoin's wallet rebroadcast, for the whole pool.
+   */
+  waitingSince(ageMs: number, limit: number, now: number = this.now()): Transaction[] {
+    const out: Transaction[] = [];
+    for (const entry of this.byId.values()) {
+      if (now - entry.arrival < ageMs || out.length >= limit) break;
+      if (entry.after !== undefined) out.push(entry.tx);
+    }
+    return out;
+  }
+
   // --- internals ---------------------------------------------------------------------------
 
   /** Applies `tx` with the core rules to `sender` (the sender's account) over the head state. */

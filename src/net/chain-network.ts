@@ -184,9 +184,13 @@ export class ChainNetwork {
       penalize: (peerId, points, reason) => this.#penalize(peerId, points, reason),
     });
     this.#serveBudget = new ServeBudget(options.serveLimits);
-    this.#broadcaster = new TxBroadcaster((batch, count) =>
-      this.#publish(this.#protocols.txTopic, batch, { txs: count }),
-    );
+    this.#broadcaster = new TxBroadcaster({
+      publish: (batch, count) => this.#publish(this.#protocols.txTopic, batch, { txs: count }),
+      // A batch published to nobody would sit in gossipsub's seen cache, and the same batch
+      // published again later would be dropped as a duplicate: wait for a listener instead.
+      hasListeners: () =>
+        this.#running && this.#p2p!.topicPeers(this.#protocols.txTopic).length > 0,
+    });
     this.#future = new FutureBlocks((block, from) => void this.#retryFuture(block, from));
     this.#blockGossipDeps = {
       chain: options.chain,
@@ -438,13 +442,16 @@ export class ChainNetwork {
     return this.#state === "running" && this.#p2p !== undefined;
   }
 
-  async #publish(topic: string, data: Uint8Array, what: object): Promise<void> {
-    if (!this.#running) return;
+  /** Publishes; resolves with the peers it reached (0 when stopped or failing). */
+  async #publish(topic: string, data: Uint8Array, what: object): Promise<number> {
+    if (!this.#running) return 0;
     try {
       const peers = await this.#p2p!.publish(topic, data);
       this.#log.debug({ ...what, peers }, "published");
+      return peers;
     } catch (err) {
       this.#log.warn({ ...what, err }, "publishing failed");
+      return 0;
     }
   }
 

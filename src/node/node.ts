@@ -69,11 +69,22 @@ export interface NodeOptions {
   database?: ChainOptions["database"];
   /** How often pending transactions past their age limit are dropped (default 60 s; for tests). */
   mempoolPruneIntervalMs?: number;
+  /** How long a pending transaction waits before it is announced again (default 150 s). */
+  rebroadcastIntervalMs?: number;
   logger: Logger;
   now?: () => number;
 }
 
 const PRUNE_INTERVAL_MS = 60_000;
+/**
+ * Pending transactions are announced again when they have waited this long (and again at this
+ * interval): an announcement that reached only peers that then went away (a partition, churn)
+ * would otherwise leave them here until they expire. Longer than gossipsub's seen cache (2
+ * minutes), which drops a message it has seen; at most a batch a round. (A node with no listener
+ * at all holds its announcements back until one comes: see TxBroadcaster.)
+ */
+const REBROADCAST_INTERVAL_MS = 150_000;
+const REBROADCAST_MAX = 256;
 /** How often a syncing node logs its progress. */
 const SYNC_LOG_INTERVAL_MS = 3_000;
 
@@ -90,6 +101,7 @@ export class LotchainNode implements NodeApi {
   private producer?: BlockProducer;
   private net?: ChainNetwork;
   private pruneTimer?: NodeJS.Timeout;
+  private rebroadcastTimer?: NodeJS.Timeout;
   private syncTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   /** Transactions re-admitted from the journal at start, to announce once the network runs. */
@@ -204,6 +216,14 @@ export class LotchainNode implements NodeApi {
       options.mempoolPruneIntervalMs ?? PRUNE_INTERVAL_MS,
     );
     this.pruneTimer.unref();
+    const rebroadcastMs = options.rebroadcastIntervalMs ?? REBROADCAST_INTERVAL_MS;
+    this.rebroadcastTimer = setInterval(() => {
+      if (!this.net) return;
+      const stale = mempool.waitingSince(rebroadcastMs, REBROADCAST_MAX);
+      if (stale.length > 0) this.log.debug({ count: stale.length }, "announcing pending again");
+      for (const tx of stale) void this.net.publishTransaction(tx);
+    }, rebroadcastMs);
+    this.rebroadcastTimer.unref();
     this.log.info(
       {
         chainId: this.genesis.chainId,
@@ -300,6 +320,7 @@ export class LotchainNode implements NodeApi {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.pruneTimer);
+      clearInterval(this.rebroadcastTimer);
       clearInterval(this.syncTimer);
       if (this.api)
         await closeApiServer(this.api).catch((e) => this.log.warn({ err: e }, "closing the API"));
