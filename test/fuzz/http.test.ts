@@ -1,11 +1,17 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BatchResult } from "../../src/api/routes/batch.js";
 import { transactionToJson } from "../../src/core/transaction.js";
 import { startTestNode, type TestNode } from "../api/api-fixture.js";
 import { checkStoreByReplay } from "../crash/replay.js";
 import { makeTx, testKey } from "../helpers/ledger.js";
 import { getJson, postJson, waitFor } from "../helpers/node-process.js";
-import { formatViolation, type RawResponse, rawRequest } from "../helpers/raw-http.js";
+import {
+  DOCUMENTED_CODES,
+  formatViolation,
+  type RawResponse,
+  rawRequest,
+} from "../helpers/raw-http.js";
 import { buildTx, txSpecArb } from "./arbitraries.js";
 import { fuzz, jsonish } from "./fuzz.js";
 
@@ -79,6 +85,7 @@ const ROUTES = [
   "/v1/blocks",
   "/v1/blocks/{id}",
   "/v1/transactions",
+  "/v1/transactions/batch",
   "/v1/transactions/{id}",
   "/v1/accounts/{address}",
   "/v1/accounts/{address}/transactions",
@@ -224,6 +231,10 @@ const header = fc.oneof(
 
 const body = fc.oneof(
   { weight: 4, arbitrary: txSpecArb.map((spec) => ({ kind: "tx" as const, spec })) },
+  fc.record({
+    kind: fc.constant("batch" as const),
+    items: fc.array(fc.oneof({ weight: 4, arbitrary: txSpecArb }, jsonish), { maxLength: 12 }),
+  }),
   fc.record({ kind: fc.constant("json" as const), value: jsonish }),
   fc.record({ kind: fc.constant("bytes" as const), bytes: fc.uint8Array({ maxLength: 400 }) }),
   fc.constant({ kind: "none" as const }),
@@ -248,6 +259,10 @@ const hostile = fc.record({
 
 /** A wallet's post: a structure-aware transaction to /v1/transactions, done right. */
 const walletPost = txSpecArb.map((spec) => ({ spec }));
+/** A wallet's batch: 1 to 20 of them to /v1/transactions/batch. */
+const walletBatch = fc
+  .array(txSpecArb, { minLength: 1, maxLength: 20 })
+  .map((specs) => ({ specs }));
 
 const figures = {
   requests: 0,
@@ -290,13 +305,48 @@ async function checkRefusedIsNowhere(id: string, r: RawResponse) {
   expect(found.status, `refused (${r.status} ${r.body}) yet found`).toBe(404);
 }
 
+function isSpec(item: unknown): item is Parameters<typeof buildTx>[0] {
+  return typeof item === "object" && item !== null && "signing" in item && "nonce" in item;
+}
+
+/** A batch answer: one result a transaction, each in the documented format, refusals nowhere. */
+async function checkBatchAnswer(text: string) {
+  const { results } = JSON.parse(text) as { results: BatchResult[] };
+  for (const result of results) {
+    if (result.status >= 400) {
+      expect(DOCUMENTED_CODES.has(result.error ?? ""), JSON.stringify(result)).toBe(true);
+      expect(typeof result.message).toBe("string");
+    }
+    expect(result.status, JSON.stringify(result)).toBeLessThan(500);
+    if (result.id)
+      await checkRefusedIsNowhere(result.id, {
+        status: result.status,
+        headers: {},
+        body: "",
+        closed: false,
+      });
+  }
+}
+
 describe("fuzz: hostile HTTP against a forging node", () => {
   it("raw requests and wallet posts are answered in the documented format", async () => {
     await fuzz(
       "hostile HTTP",
       FILE,
-      fc.asyncProperty(fc.oneof(hostile, walletPost), async (input) => {
+      fc.asyncProperty(fc.oneof(hostile, walletPost, walletBatch), async (input) => {
         figures.requests++;
+        if ("specs" in input) {
+          const transactions = input.specs
+            .map((spec) => buildTx(spec, context()))
+            .filter((tx) => tx !== undefined)
+            .map(transactionToJson);
+          if (transactions.length === 0) return true;
+          const r = await postJson(`${t.url}/v1/transactions/batch`, { transactions });
+          expect(r.status, JSON.stringify(r.body)).toBe(200);
+          expect(r.body.results).toHaveLength(transactions.length);
+          await checkBatchAnswer(JSON.stringify(r.body));
+          return true;
+        }
         if ("spec" in input) {
           const tx = buildTx(input.spec, context());
           if (!tx) return true;
@@ -318,6 +368,13 @@ describe("fuzz: hostile HTTP against a forging node", () => {
           const tx = buildTx(input.body.spec, context());
           txId = tx?.id;
           bodyBytes = Buffer.from(tx ? JSON.stringify(transactionToJson(tx)) : "{}");
+        } else if (input.body.kind === "batch") {
+          const transactions = input.body.items.map((item) => {
+            if (!isSpec(item)) return item;
+            const tx = buildTx(item, context());
+            return tx ? transactionToJson(tx) : null;
+          });
+          bodyBytes = Buffer.from(JSON.stringify({ transactions }));
         } else if (input.body.kind === "json")
           bodyBytes = Buffer.from(JSON.stringify(input.body.value) ?? "null");
         else if (input.body.kind === "bytes") bodyBytes = Buffer.from(input.body.bytes);
@@ -342,6 +399,8 @@ describe("fuzz: hostile HTTP against a forging node", () => {
           formatViolation(r, head),
           `${input.method} ${input.target} → ${r.status} ${r.body.slice(0, 300)}`,
         ).toBeUndefined();
+        if (r.status === 200 && input.target.startsWith("/v1/transactions/batch") && !head)
+          await checkBatchAnswer(r.body);
         if (txId && input.target.startsWith("/v1/transactions"))
           await checkRefusedIsNowhere(txId, r);
         return true;
