@@ -97,6 +97,8 @@ export function parseKeystore(text: string, file: string): Keystore | undefined 
     c.cipher === "aes-256-gcm" &&
     [p?.n, p?.r, p?.p, p?.dklen].every((v) => Number.isSafeInteger(v) && v > 0) &&
     p.dklen === 32 &&
+    // scrypt takes a power of two above 1 (n = 1 threw a RangeError, not this one-line error).
+    p.n > 1 &&
     (p.n & (p.n - 1)) === 0 &&
     // A file chooses its own scrypt cost: at most 256 MiB of memory (2x ours) and 4 passes, so
     // that a hostile keystore cannot make the node allocate gigabytes (n = 2^20, r = 32 was 4 GiB).

@@ -275,9 +275,10 @@ describe("fuzz: every decoder refuses garbage with its typed error", () => {
     );
   });
 
-  it("a keystore that asks for gigabytes of scrypt memory is refused before any work", () => {
+  it("a keystore that asks for gigabytes of scrypt memory, or for n = 1, is refused before any work", () => {
     const base = samples.keystores[0]!;
     for (const [n, r, p] of [
+      [1, 1, 1],
       [1 << 20, 32, 1],
       [1 << 21, 8, 1],
       [1 << 18, 16, 1],
