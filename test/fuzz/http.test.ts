@@ -387,7 +387,7 @@ describe("fuzz: hostile HTTP against a forging node", () => {
         const r = await rawRequest(port, render(input, bodyBytes), {
           head,
           halfClose: cut,
-          timeoutMs: 5_000,
+          timeoutMs: 20_000,
         });
         if (r.status === 0) figures.closedWithoutAnswer++;
         if (!cut)
