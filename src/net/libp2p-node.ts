@@ -7,12 +7,13 @@ import { mdns } from "@libp2p/mdns";
 import { noise } from "@libp2p/noise";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
-import { isLoopback } from "@libp2p/utils";
+import { getNetConfig, isLoopback, isNetworkAddress } from "@libp2p/utils";
 import { yamux } from "@libp2p/yamux";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
 import type { BanList } from "./ban-list.js";
 import { type GossipMetrics, gossipsubOptions } from "./gossip.js";
+import { InboundGate } from "./inbound-gate.js";
 import type { PeerScores } from "./peer-scores.js";
 
 /** What the libp2p node is built from; the P2PNode owns the ban list and scores it consults. */
@@ -31,15 +32,34 @@ export interface Libp2pSettings {
   transport?: TransportFactory;
   /** gossipsub's metrics (simulations count duplicate deliveries with it) */
   gossipMetrics?: GossipMetrics;
+  /** inbound peers refused for now though not banned (e.g. dropped for room lately) */
+  refuseInbound?: (peerId: string) => boolean;
 }
 
 /** What libp2p's `transports` takes: a factory of a transport from libp2p's components. */
 export type TransportFactory = ReturnType<typeof tcp>;
 
+/**
+ * Inbound connections in their upgrade at once, and per remote host (see InboundGate). On a
+ * loopback devnet every peer is the same host, so that host gets a larger share.
+ */
+export const INBOUND_LIMITS = {
+  upgradeTimeoutMs: 10_000,
+  maxPending: 64,
+  maxPendingPerHost: 4,
+  maxPendingPerHostLoopback: 16,
+} as const;
+
 /** The libp2p node lotchain runs: TCP + noise + yamux, identify, ping, kad-dht, gossipsub. */
 export function buildLibp2p(s: Libp2pSettings) {
   const networkTag = createHash("sha256").update(s.protocolPrefix).digest("hex").slice(0, 12);
   const isBanned = (peerId: PeerId) => s.bans.isBanned(peerId.toString());
+  const gate = new InboundGate(
+    isLoopback(s.listen)
+      ? INBOUND_LIMITS.maxPendingPerHostLoopback
+      : INBOUND_LIMITS.maxPendingPerHost,
+    INBOUND_LIMITS.upgradeTimeoutMs + 1_000,
+  );
   return createLibp2p({
     start: false,
     privateKey: s.privateKey,
@@ -50,8 +70,21 @@ export function buildLibp2p(s: Libp2pSettings) {
     // Banned peers are refused at every gate: no dial to them, and a handshake with them (inbound,
     // or outbound to a host:port that turns out to be them) is closed as soon as their id is known.
     connectionGater: {
+      // A host's share of the handshakes in progress (before any peer id is known).
+      denyInboundConnection: (maConn) => {
+        if (!isNetworkAddress(maConn.remoteAddr)) return false;
+        const key = maConn.remoteAddr.toString();
+        if (!gate.admit(getNetConfig(maConn.remoteAddr).host, key)) return true;
+        maConn.addEventListener("close", () => gate.done(key), { once: true });
+        return false;
+      },
+      denyInboundUpgradedConnection: (_peerId, maConn) => {
+        gate.done(maConn.remoteAddr.toString());
+        return false;
+      },
       denyDialPeer: isBanned,
-      denyInboundEncryptedConnection: isBanned,
+      denyInboundEncryptedConnection: (peerId) =>
+        isBanned(peerId) || s.refuseInbound?.(peerId.toString()) === true,
       denyOutboundEncryptedConnection: isBanned,
     },
     connectionManager: {
@@ -59,6 +92,8 @@ export function buildLibp2p(s: Libp2pSettings) {
       // libp2p refuses more than 5 inbound connections a second from one host; on a loopback
       // devnet every peer is the same host, so a devnet starting at once would trip it.
       inboundConnectionThreshold: isLoopback(s.listen) ? 100 : 5,
+      maxIncomingPendingConnections: INBOUND_LIMITS.maxPending,
+      inboundUpgradeTimeout: INBOUND_LIMITS.upgradeTimeoutMs,
     },
     peerDiscovery: s.mdns ? [mdns({ serviceTag: `_lotchain-${networkTag}._udp.local` })] : [],
     services: {
