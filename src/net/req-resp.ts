@@ -39,6 +39,43 @@ const MAX_REASON_BYTES = 256;
 // lpStream buffers incoming bytes up to this much beyond a frame's length limit.
 const FRAME_SLACK_BYTES = 16;
 
+/** A length prefix that cannot be the length of a frame within the limit. */
+class PrefixTooLongError extends Error {
+  override readonly name = "InvalidDataLengthLengthError";
+}
+
+/**
+ * The frame's length prefix (an unsigned LEB128 varint) for lpStream, read a byte at a time:
+ * RangeError while incomplete (lpStream reads another byte), and a frame violation once more
+ * bytes came than a length up to `maxLength` needs. lpStream's own decoder checks the prefix's
+ * length only once it decodes, so an endless run of continuation bytes (0x80-0xff) kept the
+ * reader taking bytes one by one until the exchange timed out, with nobody to blame.
+ */
+function lengthDecoder(maxLength: number) {
+  let maxBytes = 1;
+  while (2 ** (7 * maxBytes) <= maxLength) maxBytes++;
+  return (prefix: { byteLength: number; get(index: number): number }): number => {
+    let value = 0;
+    for (let i = 0; i < prefix.byteLength; i++) {
+      if (i >= maxBytes)
+        throw new PrefixTooLongError(`length prefix over ${maxBytes} bytes (limit ${maxLength})`);
+      const byte = prefix.get(i);
+      value += (byte & 0x7f) * 2 ** (7 * i);
+      if (byte < 0x80) return value;
+    }
+    throw new RangeError("length prefix incomplete");
+  };
+}
+
+/** A length-prefixed reader/writer of frames up to `maxLength` bytes. */
+function frames(stream: Stream, maxLength: number) {
+  return lpStream(stream, {
+    maxDataLength: maxLength,
+    maxBufferSize: maxLength + FRAME_SLACK_BYTES,
+    lengthDecoder: lengthDecoder(maxLength),
+  });
+}
+
 export interface HandlerLimits {
   maxRequestBytes: number;
   maxResponseBytes: number;
@@ -124,16 +161,15 @@ export async function answerRequest(
   { onViolation, logger }: ReqRespHooks,
 ): Promise<void> {
   const signal = AbortSignal.timeout(limits.timeoutMs);
-  const lp = lpStream(stream, {
-    maxDataLength: limits.maxRequestBytes,
-    maxBufferSize: limits.maxRequestBytes + FRAME_SLACK_BYTES,
-  });
+  const lp = frames(stream, limits.maxRequestBytes);
 
   let request: Uint8Array;
   try {
     request = (await lp.read({ signal })).subarray();
   } catch (err) {
-    if (isFrameViolation(err))
+    // A requester writes its whole frame before it closes its side (one that gives up resets
+    // the stream instead): a frame cut short by a clean close is misframed too.
+    if (isFrameViolation(err) || (err as Error).name === "UnexpectedEOFError")
       onViolation(
         from,
         `request over ${limits.maxRequestBytes} bytes or misframed on ${stream.protocol}`,
@@ -185,10 +221,7 @@ export async function sendRequest(
   let stream: Stream | undefined;
   try {
     stream = await openStream(signal);
-    const lp = lpStream(stream, {
-      maxDataLength: maxResponseBytes + 1,
-      maxBufferSize: maxResponseBytes + 1 + FRAME_SLACK_BYTES,
-    });
+    const lp = frames(stream, maxResponseBytes + 1);
     await lp.write(request, { signal });
     await stream.close({ signal });
     const response = (await lp.read({ signal })).subarray();
