@@ -41,6 +41,8 @@ export interface SyncDeps {
   penalize(peerId: string, points: number, reason: string): void;
   onImported(block: Block): void;
   onRejected(code: RejectCode): void;
+  /** The peer delivered blocks that verified here (it is worth keeping connected). */
+  onDelivered?(peerId: string): void;
   /** The clock (ms), for cooldowns and progress; tests pass their own. */
   now?: () => number;
 }
@@ -61,6 +63,13 @@ export interface SyncTuning {
   maxAncestorWalk: number;
   /** minimum time between two progress lines in the log */
   progressLogMs: number;
+  /**
+   * A peer that sync penalised this many times in a row (a stall, an unmet claim, bad data),
+   * delivering no verified block in between, is not asked again: a staller cannot take a
+   * share of the node's sync for ever (it may still be connected; an honest peer is forgiven
+   * once a block it relays becomes our head, see credit()).
+   */
+  maxStrikes: number;
 }
 
 export const DEFAULT_SYNC_TUNING: SyncTuning = {
@@ -70,6 +79,7 @@ export const DEFAULT_SYNC_TUNING: SyncTuning = {
   behindGraceMs: 10_000,
   maxAncestorWalk: 32,
   progressLogMs: 2_000,
+  maxStrikes: 3,
 };
 
 export interface SyncProgress {
@@ -91,6 +101,10 @@ type Outcome = "synced" | "stale" | "diverged" | "moved" | "failed";
 const MAX_WALKS_PER_PEER = 2;
 /** Peers whose failures are remembered (the oldest forgotten past this). */
 const MAX_COOLDOWNS = 1_024;
+/** A peer whose connection closed during a sync attempt is passed over this long only... */
+const LOST_CONNECTION_COOLDOWN_MS = 1_000;
+/** ...this many times in a row; then the loss counts as a failure. */
+const MAX_LOST_CONNECTIONS = 3;
 
 type Settled = { blocks: Block[] } | { error: unknown };
 const settle = (p: Promise<Block[]>): Promise<Settled> =>
@@ -124,7 +138,15 @@ const settle = (p: Promise<Block[]>): Promise<Settled> =>
 export class Syncer {
   readonly #deps: SyncDeps;
   readonly #tuning: SyncTuning;
-  readonly #cooldown = new BoundedMap<string, { until: number; failures: number }>(MAX_COOLDOWNS);
+  readonly #cooldown = new BoundedMap<string, { until: number; failures: number; lost: number }>(
+    MAX_COOLDOWNS,
+  );
+  /** sync penalties in a row with nothing delivered: at maxStrikes the peer is not asked */
+  readonly #strikes = new BoundedMap<string, number>(MAX_COOLDOWNS);
+  /** peers whose blocks verified here (asked before unproven peers) */
+  readonly #proven = new BoundedMap<string, true>(MAX_COOLDOWNS);
+  /** peers penalised during the current attempt */
+  readonly #struck = new Set<string>();
   readonly #now: () => number;
   readonly #walks = new Map<string, Promise<void>>();
   readonly #walksByPeer = new Map<string, number>();
@@ -148,6 +170,20 @@ export class Syncer {
   /** Whether verified blocks show this node behind (the producer pauses only then). */
   get behind(): boolean {
     return this.#target !== null && this.#now() - this.#lastAdvance < this.#tuning.behindGraceMs;
+  }
+
+  /** Whether sync gave up on the peer (see SyncTuning.maxStrikes). */
+  gaveUpOn(peerId: string): boolean {
+    return (this.#strikes.get(peerId) ?? 0) >= this.#tuning.maxStrikes;
+  }
+
+  /**
+   * The peer relayed a block that became our head: it serves real blocks. Its strikes are
+   * forgiven, and it is asked before peers that never delivered.
+   */
+  credit(peerId: string): void {
+    this.#strikes.delete(peerId);
+    this.#proven.set(peerId, true);
   }
 
   /** How long a peer is passed over (0: eligible now). */
@@ -283,46 +319,95 @@ export class Syncer {
   }
 
   #eligible(peerId: string): boolean {
+    if (this.gaveUpOn(peerId)) return false;
     const entry = this.#cooldown.get(peerId);
     return entry === undefined || entry.until <= this.#now();
   }
 
+  /** Penalises through the deps, and notes the strike of the current attempt. */
+  #penalize(peerId: string, points: number, reason: string): void {
+    this.#struck.add(peerId);
+    this.#deps.penalize(peerId, points, reason);
+  }
+
+  /** After an attempt: a strike if sync penalised the peer, none left if it delivered. */
+  #tally(peerId: string, imported: number): void {
+    if (imported > 0) {
+      this.#strikes.delete(peerId);
+      this.#proven.set(peerId, true);
+      this.#deps.onDelivered?.(peerId);
+    } else if (this.#struck.has(peerId)) {
+      const strikes = (this.#strikes.get(peerId) ?? 0) + 1;
+      this.#strikes.set(peerId, strikes);
+      if (strikes >= this.#tuning.maxStrikes)
+        this.#deps.log.warn(
+          { peerId, strikes },
+          "peer failed sync again and again without delivering: no longer asked",
+        );
+    }
+    this.#struck.delete(peerId);
+  }
+
+  /** The best better chain among eligible peers, those that delivered before first. */
+  #pick(): PeerChain | undefined {
+    const { chain, peers } = this.#deps;
+    const usable = (id: string) => this.#eligible(id) && !this.#holdsHeadOf(id);
+    return (
+      peers.best(chain.head, (id) => usable(id) && this.#proven.has(id)) ??
+      peers.best(chain.head, usable)
+    );
+  }
+
   /** The peer failed us again: passed over for twice as long as last time (up to the max). */
-  #coolDown(peerId: string): void {
-    const failures = (this.#cooldown.get(peerId)?.failures ?? 0) + 1;
+  #coolDown(peerId: string, lostConnection = false): void {
+    const entry = this.#cooldown.get(peerId) ?? { until: 0, failures: 0, lost: 0 };
+    // The connection closed under the request (a duplicate closed, a restart): the peer is
+    // asked again soon, as it reconnects, a few times before that counts as a failure.
+    if (lostConnection && entry.lost < MAX_LOST_CONNECTIONS) {
+      const ms = Math.min(LOST_CONNECTION_COOLDOWN_MS, this.#tuning.cooldownMs);
+      this.#cooldown.set(peerId, { ...entry, until: this.#now() + ms, lost: entry.lost + 1 });
+      this.#deps.log.debug({ peerId, ms }, "connection lost during sync: asked again soon");
+      return;
+    }
+    const failures = entry.failures + 1;
     const ms = Math.min(
       this.#tuning.maxCooldownMs,
       this.#tuning.cooldownMs * 2 ** Math.min(failures - 1, 20),
     );
-    this.#cooldown.set(peerId, { until: this.#now() + ms, failures });
+    this.#cooldown.set(peerId, { until: this.#now() + ms, failures, lost: 0 });
     this.#deps.log.debug({ peerId, failures, ms }, "peer passed over for sync");
   }
 
   async #loop(): Promise<void> {
-    const { chain, peers, log } = this.#deps;
+    const { log } = this.#deps;
     try {
       while (!this.#stopped) {
         this.#again = false;
-        const peer = peers.best(chain.head, (id) => this.#eligible(id) && !this.#holdsHeadOf(id));
+        const peer = this.#pick();
         if (peer === undefined) {
           if (this.#again) continue;
           break;
         }
         let outcome: Outcome;
         let imported = 0;
+        let lostConnection = false;
+        this.#struck.delete(peer.peerId);
         try {
           ({ outcome, imported } = await this.#syncWith(peer));
         } catch (err) {
           // Anything but the peer's doing (the chain closed, a store error) ends the loop.
           if (!this.#onPeerError(peer.peerId, err, "syncing")) throw err;
           outcome = "failed";
+          lostConnection = err instanceof NetError && err.code === "Unreachable";
         }
         if (this.#stopped) break;
-        if (await this.#settleOutcome(peer, outcome, imported)) {
+        const goOn = await this.#settleOutcome(peer, outcome, imported);
+        this.#tally(peer.peerId, imported);
+        if (goOn) {
           if (imported > 0) this.#cooldown.delete(peer.peerId);
           continue;
         }
-        this.#coolDown(peer.peerId);
+        this.#coolDown(peer.peerId, lostConnection);
       }
     } catch (err) {
       if (!this.#stopped) log.error({ err }, "sync stopped by an error");
@@ -344,7 +429,7 @@ export class Syncer {
         const now = peers.get(peerId)?.status;
         if (now !== undefined && now.headHash !== claimed.headHash && imported > 0) return true;
         if (now === undefined || now.headHash === claimed.headHash)
-          this.#deps.penalize(
+          this.#penalize(
             peerId,
             SYNC_PENALTY.emptyClaim,
             `claimed a chain of height ${claimed.height} but served nothing that reaches it`,
@@ -357,7 +442,7 @@ export class Syncer {
         await this.#deps.refreshStatus(peerId).catch(() => undefined);
         const now = peers.get(peerId)?.status;
         if (now !== undefined && now.headHash === claimed.headHash)
-          this.#deps.penalize(
+          this.#penalize(
             peerId,
             SYNC_PENALTY.emptyClaim,
             `claimed a chain of height ${claimed.height} but served no block at our height`,
@@ -383,13 +468,13 @@ export class Syncer {
     const { log } = this.#deps;
     if (err instanceof PeerFault) {
       log.warn({ peerId, reason: err.message }, `peer misbehaved while ${doing}`);
-      this.#deps.penalize(peerId, err.points, err.message);
+      this.#penalize(peerId, err.points, err.message);
       return true;
     }
     if (isValidationError(err)) {
       // A response that does not decode.
       log.warn({ peerId, reason: err.message }, `undecodable response while ${doing}`);
-      this.#deps.penalize(peerId, SYNC_PENALTY.badResponse, `bad response: ${err.message}`);
+      this.#penalize(peerId, SYNC_PENALTY.badResponse, `bad response: ${err.message}`);
       return true;
     }
     if (err instanceof NetError) {
@@ -399,7 +484,7 @@ export class Syncer {
         return true;
       }
       if (err.code === "Timeout")
-        this.#deps.penalize(peerId, SYNC_PENALTY.timeout, `timed out while ${doing}`);
+        this.#penalize(peerId, SYNC_PENALTY.timeout, `timed out while ${doing}`);
       log.debug({ peerId, code: err.code, reason: err.message }, `${doing} failed`);
       return true;
     }

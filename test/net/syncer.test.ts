@@ -127,14 +127,18 @@ describe("the syncer's choices", () => {
   });
 
   it("a staller is passed over for a cooldown that doubles (up to the max), and never pauses the producer", async () => {
-    const t = await setup({
-      staller: {
-        status: statusOf(10_000, 10n ** 30n, "ee".repeat(32)),
-        range: async () => {
-          throw new NetError("Timeout", "stalled");
+    const t = await setup(
+      {
+        staller: {
+          status: statusOf(10_000, 10n ** 30n, "ee".repeat(32)),
+          range: async () => {
+            throw new NetError("Timeout", "stalled");
+          },
         },
+        // (not given up on here: see maxStrikes below)
       },
-    });
+      { maxStrikes: 100 },
+    );
     const seen: number[] = [];
     for (let i = 0; i < 5; i++) {
       t.syncer.kick();
@@ -147,6 +151,99 @@ describe("the syncer's choices", () => {
     expect(t.behindSeen.every((b) => !b)).toBe(true);
     expect(t.penalties.every((p) => p.points === 5)).toBe(true);
     expect(t.chain.head.height).toBe(0);
+  });
+
+  it("stallers are given up after maxStrikes attempts, and never hold the sync of a node behind", async () => {
+    const stall: Script = async () => {
+      throw new NetError("Timeout", "stalled");
+    };
+    const t = await setup({
+      staller1: { status: statusOf(10_000, 10n ** 30n, "e1".repeat(32)), range: stall },
+      staller2: { status: statusOf(10_000, 10n ** 29n, "e2".repeat(32)), range: stall },
+      honest: { status: honestStatus(), range: honestRange },
+    });
+    t.syncer.kick();
+    await waitFor("synced from the honest peer", () => t.chain.head.hashHex === last.hashHex);
+    await t.idle();
+    expect(t.asked.slice(0, 2)).toEqual(["staller1", "staller2"]);
+    // The stallers keep claiming better chains; every time their cooldown is over they are
+    // asked again, until their third failure in a row: then never again.
+    for (let i = 0; i < 8; i++) {
+      t.advance(8_000);
+      t.syncer.kick();
+      await t.idle();
+    }
+    const times = (id: string) => t.asked.filter((a) => a === id).length;
+    expect(times("staller1")).toBe(3);
+    expect(times("staller2")).toBe(3);
+    expect(t.syncer.gaveUpOn("staller1")).toBe(true);
+    expect(t.syncer.gaveUpOn("honest")).toBe(false);
+    // A block it relays that becomes our head forgives a peer.
+    t.syncer.credit("staller1");
+    t.advance(8_000);
+    t.syncer.kick();
+    await t.idle();
+    expect(times("staller1")).toBe(4);
+  });
+
+  it("a peer that delivered before is asked before an unproven peer with a better claim", async () => {
+    let honestHeight = 10;
+    const t = await setup({
+      // it claims nothing at first (our genesis), then far more than the honest peer
+      staller: {
+        status: statusOf(0, 0n, model.genesisBlock.hashHex),
+        range: async () => {
+          throw new NetError("Timeout", "stalled");
+        },
+      },
+      honest: {
+        status: statusOf(10, 0n, honestChain[9]!.hashHex),
+        range: async (from, count) =>
+          (await honestRange(from, count)).filter((b) => b.header.height <= honestHeight),
+      },
+    });
+    // First sync: 10 blocks from the honest peer.
+    const reference = await tempDir("lotchain-syncer-ref10-");
+    const ref = await openChain(reference.dir, genesis);
+    for (const block of honestChain.slice(0, 10)) await ref.importBlock(block);
+    t.peers.set("honest", statusOf(10, ref.head.score, honestChain[9]!.hashHex));
+    await ref.close();
+    await reference.remove();
+    t.syncer.kick();
+    await waitFor("ten blocks in", () => t.chain.head.height === 10);
+    await t.idle();
+    // Then a staller claims far more, and the honest peer ten more blocks.
+    honestHeight = 20;
+    t.peers.set("staller", statusOf(10_000, 10n ** 30n, "ee".repeat(32)));
+    t.peers.set("honest", honestStatus());
+    t.asked.length = 0;
+    t.syncer.kick();
+    await waitFor("synced again", () => t.chain.head.hashHex === last.hashHex);
+    await t.idle();
+    expect(t.asked[0]).toBe("honest");
+  });
+
+  it("a peer whose connection closed under a request is asked again soon, not after a cooldown", async () => {
+    let calls = 0;
+    const t = await setup(
+      {
+        flaky: {
+          status: honestStatus(),
+          range: async (from, count) => {
+            if (calls++ === 0) throw new NetError("Unreachable", "connection closed");
+            return honestRange(from, count);
+          },
+        },
+      },
+      { cooldownMs: 10_000 },
+    );
+    t.syncer.kick();
+    await t.idle();
+    expect(t.syncer.cooldownOf("flaky")).toBe(1_000);
+    expect(t.penalties).toEqual([]);
+    t.advance(1_000);
+    t.syncer.kick();
+    await waitFor("synced", () => t.chain.head.hashHex === last.hashHex);
   });
 
   it("a BUSY answer costs the peer nothing: it is asked again after a cooldown", async () => {
@@ -214,8 +311,9 @@ describe("the syncer's choices", () => {
       { batchBlocks: 4 },
     );
     t.syncer.kick();
-    await waitFor("some blocks in", () => t.chain.head.height > 0, 10_000);
-    expect(t.syncer.behind).toBe(true);
+    // (the head moves inside an import, a moment before the import resolves to the syncer)
+    await waitFor("some blocks in, seen by the syncer", () => t.syncer.behind, 10_000);
+    expect(t.chain.head.height).toBeGreaterThan(0);
     // Verified progress that stops for longer than the grace no longer pauses the producer.
     t.advance(10_001);
     expect(t.syncer.behind).toBe(false);
