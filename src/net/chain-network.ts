@@ -151,6 +151,7 @@ export class ChainNetwork {
         penalize: (peerId, points, reason) => this.#penalize(peerId, points, reason),
         onImported: (block) => this.#imported(block, "sync"),
         onRejected: (code) => this.#rejected(code),
+        onDelivered: (peerId) => this.#p2p?.markUseful(peerId),
       },
       options.sync,
     );
@@ -194,7 +195,11 @@ export class ChainNetwork {
     this.#future = new FutureBlocks((block, from) => void this.#retryFuture(block, from));
     this.#blockGossipDeps = {
       chain: options.chain,
-      onHead: (from) => this.#peers.noteHead(from, options.chain.head),
+      onHead: (from) => {
+        this.#peers.noteHead(from, options.chain.head);
+        this.#syncer.credit(from);
+        this.#p2p?.markUseful(from);
+      },
       onImported: (block) => this.#imported(block, "gossip"),
       onRejected: (code) => this.#rejected(code),
       onOrphan: (from, block, missing) => this.#syncer.onOrphan(from, block, missing),

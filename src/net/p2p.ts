@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { hostPortOf, listenAddress, parseBootstrapAddress, peerIdOf } from "./addresses.js";
 import { BanList } from "./ban-list.js";
 import { BootstrapDialer } from "./bootstrap-dialer.js";
+import { BoundedMap } from "./bounded-map.js";
 import { DiscoveryDialer } from "./discovery-dialer.js";
 import { DuplicateConnectionGuard } from "./duplicate-connections.js";
 import { NetError } from "./errors.js";
@@ -13,6 +14,7 @@ import { type GossipMetrics, type GossipValidator, topicValidator } from "./goss
 import { loadOrCreateIdentity } from "./identity.js";
 import { buildLibp2p, type Libp2pNode, type TransportFactory } from "./libp2p-node.js";
 import { PeerScores } from "./peer-scores.js";
+import { peersToDrop, type SlotPeer } from "./peer-slots.js";
 import {
   answerRequest,
   type HandlerLimits,
@@ -50,7 +52,11 @@ export interface P2POptions {
   bootstrap: string[];
   /** discover peers on the LAN by multicast DNS */
   mdns?: boolean;
-  /** connections beyond this are refused or pruned (default 100) */
+  /**
+   * Peers beyond this are dropped, the least valuable first (see peer-slots.ts); libp2p admits
+   * a few more connections than this so that a newcomer can take an idle peer's place (default
+   * 100)
+   */
   maxConnections?: number;
   /** discovered peers are dialled while the node has fewer connections than this (default 25) */
   targetPeers?: number;
@@ -91,6 +97,12 @@ const DEFAULT_SCORING: ScoringOptions = {
   violationPenalty: 20,
 };
 const MAINTENANCE_INTERVAL_MS = 5_000;
+/** A peer stays protected from being dropped for this long after it proved useful. */
+const USEFUL_MS = 30 * 60_000;
+/** A peer dropped for room is not let in again (inbound) for this long. */
+const DROPPED_REFUSE_MS = 2 * 60_000;
+/** libp2p admits this many connections past maxConnections (a newcomer's way in). */
+const slotHeadroom = (maxPeers: number) => Math.max(8, Math.ceil(maxPeers / 4));
 
 function parsePeerId(peerId: string): PeerId {
   try {
@@ -119,6 +131,11 @@ export class P2PNode extends EventEmitter<P2PEvents> {
   readonly #topicLimits = new Map<string, number>();
   readonly #protocols = new Set<string>();
   readonly #reqRespHooks: ReqRespHooks;
+  readonly #maxPeers: number;
+  /** peer id → when it last proved useful (see markUseful) */
+  readonly #useful = new BoundedMap<string, number>(4_096);
+  /** peer id → until when it is refused inbound, after it was dropped for room */
+  readonly #dropped: BoundedMap<string, number>;
   #bootstrap: BootstrapDialer | undefined;
   #maintenance: NodeJS.Timeout | undefined;
   #state: "created" | "running" | "stopped" = "created";
@@ -133,10 +150,12 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     const bans = new BanList();
     const scores = new PeerScores(scoring.halfLifeMs);
     const maxConnections = opts.maxConnections ?? 100;
+    const dropped = new BoundedMap<string, number>(4_096);
     const libp2p = await buildLibp2p({
+      refuseInbound: (peerId) => (dropped.get(peerId) ?? 0) > Date.now(),
       privateKey,
       listen,
-      maxConnections,
+      maxConnections: maxConnections + slotHeadroom(maxConnections),
       protocolPrefix: opts.protocolPrefix,
       mdns: opts.mdns === true,
       maxGossipRpcBytes: opts.maxGossipRpcBytes ?? 4 * 1024 * 1024,
@@ -152,6 +171,8 @@ export class P2PNode extends EventEmitter<P2PEvents> {
       scores,
       bans,
       bootstrap,
+      maxPeers: maxConnections,
+      dropped,
       targetPeers: Math.min(opts.targetPeers ?? 25, maxConnections),
       reconnect: { baseMs: opts.reconnectBaseMs ?? 1_000, maxMs: opts.reconnectMaxMs ?? 30_000 },
     });
@@ -165,6 +186,8 @@ export class P2PNode extends EventEmitter<P2PEvents> {
       scores: PeerScores;
       bans: BanList;
       bootstrap: Multiaddr[];
+      maxPeers: number;
+      dropped: BoundedMap<string, number>;
       targetPeers: number;
       reconnect: { baseMs: number; maxMs: number };
     },
@@ -178,6 +201,8 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     this.#bans = parts.bans;
     this.#bootstrapAddresses = parts.bootstrap;
     this.#reconnect = parts.reconnect;
+    this.#maxPeers = parts.maxPeers;
+    this.#dropped = parts.dropped;
     this.#reqRespHooks = {
       onViolation: (peerId, reason) =>
         this.penalize(peerId, this.#scoring.violationPenalty, reason),
@@ -222,6 +247,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
       const peerId = event.detail.toString();
       this.#log.debug({ peerId }, "peer connected");
       this.#emitSafely("peer:connect", peerId);
+      if (this.#state === "running") this.#keepSlots(peerId);
     });
     libp2p.addEventListener("peer:disconnect", (event) => {
       const peerId = event.detail.toString();
@@ -394,6 +420,14 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     }
   }
 
+  /**
+   * The peer did something only an honest, working peer does (a block it relayed became our
+   * head, blocks it served verified): it keeps its connection when peers are dropped for room.
+   */
+  markUseful(peerId: string): void {
+    this.#useful.set(peerId, Date.now());
+  }
+
   /** Refuses the peer for `ms` and closes its connections. Its score starts over afterwards. */
   ban(peerId: string, ms: number, reason = "banned"): void {
     const id = parsePeerId(peerId);
@@ -456,6 +490,37 @@ export class P2PNode extends EventEmitter<P2PEvents> {
       this.emit(event, peerId);
     } catch (err) {
       this.#log.error({ err, event, peerId }, "peer event listener threw");
+    }
+  }
+
+  /** More peers than slots (a newcomer came): drops the least valuable (see peer-slots.ts). */
+  #keepSlots(newcomer: string): void {
+    const byPeer = new Map<string, SlotPeer>();
+    const now = Date.now();
+    for (const connection of this.#libp2p.getConnections()) {
+      if (connection.status !== "open") continue;
+      const peerId = connection.remotePeer.toString();
+      const known = byPeer.get(peerId);
+      if (known) {
+        known.outbound ||= connection.direction === "outbound";
+        continue;
+      }
+      byPeer.set(peerId, {
+        peerId,
+        outbound: connection.direction === "outbound",
+        useful: now - (this.#useful.get(peerId) ?? Number.NEGATIVE_INFINITY) < USEFUL_MS,
+        score: this.#scores.get(peerId),
+      });
+    }
+    for (const peerId of peersToDrop([...byPeer.values()], this.#maxPeers, newcomer)) {
+      this.#dropped.set(peerId, now + DROPPED_REFUSE_MS);
+      this.#log.info(
+        { peerId, newcomer, peers: byPeer.size, max: this.#maxPeers },
+        "peer slots full: dropped an unproven inbound peer",
+      );
+      this.#libp2p
+        .hangUp(parsePeerId(peerId))
+        .catch((err: unknown) => this.#log.debug({ err, peerId }, "hang up failed"));
     }
   }
 
