@@ -47,7 +47,7 @@ export const INBOUND_LIMITS = {
   upgradeTimeoutMs: 10_000,
   maxPending: 64,
   maxPendingPerHost: 4,
-  maxPendingPerHostLoopback: 16,
+  maxPendingPerHostLoopback: 32,
 } as const;
 
 /** The libp2p node lotchain runs: TCP + noise + yamux, identify, ping, kad-dht, gossipsub. */
