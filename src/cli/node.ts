@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
+import { DEFAULT_MEMPOOL_LIMITS } from "../chain/mempool.js";
 import { genesisBlock } from "../core/genesis.js";
 import type { LotchainNode } from "../node/node.js";
 import { readGenesisFile } from "./genesis-file.js";
@@ -25,6 +26,8 @@ interface NodeFlags {
   adminToken?: string;
   rateLimit: number;
   readRateLimit: number;
+  mempoolSize: number;
+  verifyThreads?: number;
   json?: boolean;
 }
 
@@ -74,6 +77,17 @@ export function registerNodeCommand(program: Command): void {
       opt("--read-rate-limit <n>", "GET requests per second per client (0: no limit)")
         .argParser(parseIntArg("--read-rate-limit"))
         .default(1000),
+    )
+    .addOption(
+      opt("--mempool-size <n>", "pending transactions the node keeps at most")
+        .argParser(parseIntArg("--mempool-size", 1))
+        .default(DEFAULT_MEMPOOL_LIMITS.maxCount),
+    )
+    .addOption(
+      opt(
+        "--verify-threads <n>",
+        "signature verification threads (default: one a core; 0: on the event loop)",
+      ).argParser(parseIntArg("--verify-threads", 0, 64)),
     )
     .action(async (flags: NodeFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel))
@@ -130,6 +144,8 @@ export function registerNodeCommand(program: Command): void {
           },
           p2p: { host: flags.p2pHost, port: flags.p2pPort, bootstrap, mdns: flags.mdns ?? false },
           forgeEmptyBlocks: flags.forgeEmptyBlocks ?? false,
+          mempoolLimits: { maxCount: flags.mempoolSize },
+          verifyThreads: flags.verifyThreads,
           logger,
         });
       } catch (e) {

@@ -26,6 +26,8 @@ export interface SyncChain {
   readonly finalizedHeight: number;
   getHeader(hash: string): BlockHeader | undefined;
   importBlock(block: Block): Promise<ImportResult>;
+  /** Starts verifying the signatures of blocks about to be imported (the worker pool). */
+  prefetchSignatures?(blocks: readonly Block[]): void;
 }
 
 export interface SyncDeps {
@@ -562,6 +564,8 @@ export class Syncer {
         batch.length === asked && !this.#stopped
           ? settle(this.#range(peerId, last.header.height + 1, this.#tuning.batchBlocks))
           : undefined;
+      // Their signatures are verified in the worker pool while the first ones import.
+      this.#deps.chain.prefetchSignatures?.(batch);
       for (const block of batch) {
         if (this.#stopped) return { outcome: "failed", imported };
         const result = await this.#import(block);
