@@ -26,9 +26,11 @@ import { SIGNATURE_BYTES, sign, verify } from "./keys.js";
 import { merkleRoot } from "./merkle.js";
 import {
   decodeTransaction,
+  MAX_TX_BYTES,
   type Transaction,
   type TransactionJson,
   transactionFromJson,
+  transactionIdOf,
   transactionToJson,
 } from "./transaction.js";
 
@@ -113,8 +115,15 @@ export function verifyBlockSignature(block: Block): boolean {
   return verify(blockSigningBytes(block.hash), block.signature, block.header.forger);
 }
 
-/** Decodes a block's canonical encoding; rejects oversized, malformed or non-canonical input. */
-export function decodeBlock(bytes: Uint8Array): Block {
+/**
+ * Decodes a block's canonical encoding; rejects oversized, malformed or non-canonical input.
+ * `known`: transactions already decoded (a node's pending ones), by id: an item whose bytes hash
+ * to a known id is that transaction (the id hashes exactly those bytes) and is not decoded again.
+ */
+export function decodeBlock(
+  bytes: Uint8Array,
+  known?: (id: string) => Transaction | undefined,
+): Block {
   if (bytes.length > MAX_BLOCK_BYTES) reject("TooLarge", `block exceeds ${MAX_BLOCK_BYTES} bytes`);
   const r = CborReader.of(decodeCanonical(bytes, "block"), "block", 4);
   const header = headerFromItems(r.array());
@@ -127,7 +136,10 @@ export function decodeBlock(bytes: Uint8Array): Block {
   const transactions = txItems.map((item) => {
     if (!(item instanceof Uint8Array))
       return reject("Malformed", "block: transactions must be bytes");
-    return decodeTransaction(item);
+    return (
+      (known && item.length <= MAX_TX_BYTES && known(transactionIdOf(item))) ||
+      decodeTransaction(item)
+    );
   });
   const evidenceItems = r.array();
   if (evidenceItems.length > MAX_BLOCK_EVIDENCE)

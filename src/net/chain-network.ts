@@ -7,8 +7,16 @@ import type { Evidence } from "../core/evidence.js";
 import type { Genesis } from "../core/genesis.js";
 import type { Transaction } from "../core/transaction.js";
 import {
+  decodeBlockTxsResponse,
+  encodeBlockTxsRequest,
+  encodeCompactBlock,
+} from "./compact-block.js";
+import { type CompactGossipDeps, onBlockTxs, validateCompactBlock } from "./compact-gossip.js";
+import { cborArrayLength, type TopicCopies } from "./gossip-stats.js";
+import {
   type BlockGossipDeps,
   FutureBlocks,
+  importGossipBlock,
   validateGossipBlock,
   validateGossipEvidence,
   validateTxBatch,
@@ -130,11 +138,14 @@ export class ChainNetwork {
   readonly #broadcaster: TxBroadcaster;
   readonly #future: FutureBlocks;
   readonly #blockGossipDeps: BlockGossipDeps;
+  readonly #compactGossipDeps: CompactGossipDeps;
+  readonly #compactFills = { blocks: 0, txsKnown: 0, txsFetched: 0, wholeBlocks: 0 };
   readonly #neighbours: NeighbourBook;
   #p2p: P2PNode | undefined;
   #poll: NodeJS.Timeout | undefined;
   #state: "created" | "starting" | "running" | "stopped" = "created";
   #stopping: Promise<void> | undefined;
+  #txItemsKnown = 0;
 
   constructor(options: ChainNetworkOptions) {
     this.#options = options;
@@ -206,6 +217,20 @@ export class ChainNetwork {
       onFuture: (block, from) => this.#future.add(block, from),
       log: this.#log,
     };
+    this.#compactGossipDeps = {
+      ...this.#blockGossipDeps,
+      chainId: options.genesis.chainId,
+      pending: (id) => options.mempool.get(id),
+      hasBlock: (hash) => options.chain.getHeader(hash) !== undefined,
+      fetchBlockTxs: (peer, hash, indexes, ids) => this.#fetchBlockTxs(peer, hash, indexes, ids),
+      fetchBlock: async (peer, hash) => (await this.#fetchByHash(peer, [hash]))[0],
+      onFill: (fill) => {
+        this.#compactFills.blocks++;
+        this.#compactFills.txsKnown += fill.known;
+        this.#compactFills.txsFetched += fill.fetched;
+        if (fill.whole) this.#compactFills.wholeBlocks++;
+      },
+    };
   }
 
   /** Our libp2p peer id; empty before start(). */
@@ -222,7 +247,9 @@ export class ChainNetwork {
     if (this.#state !== "created") throw new Error("a ChainNetwork starts once");
     this.#state = "starting";
     const o = this.#options;
+    const txTopic = this.#protocols.txTopic;
     const p2p = await P2PNode.create({
+      gossipItemsOf: (topic, data) => (topic === txTopic ? cborArrayLength(data) : 1),
       ...o.p2p,
       dataDir: o.dataDir,
       host: o.host,
@@ -250,6 +277,11 @@ export class ChainNetwork {
       WIRE_LIMITS.blockGossipBytes,
     );
     p2p.subscribe(
+      ids.compactBlockTopic,
+      (data, from) => this.#onGossipCompactBlock(data, from),
+      WIRE_LIMITS.compactBlockGossipBytes,
+    );
+    p2p.subscribe(
       ids.evidenceTopic,
       (data, from) => this.#onGossipEvidence(data, from),
       WIRE_LIMITS.evidenceGossipBytes,
@@ -274,6 +306,11 @@ export class ChainNetwork {
       (req, from) => this.#serve(from, () => onBlocksByHash(req, o.chain)),
       syncLimits,
     );
+    p2p.handle(ids.blockTxs, (req, from) => this.#serve(from, () => onBlockTxs(req, o.chain)), {
+      maxRequestBytes: WIRE_LIMITS.blockTxsRequestBytes,
+      maxResponseBytes: WIRE_LIMITS.syncResponseBytes,
+      timeoutMs: WIRE_LIMITS.blockTxsTimeoutMs,
+    });
     p2p.handle(
       ids.neighbours,
       async (req) =>
@@ -381,10 +418,29 @@ export class ChainNetwork {
   /** Peers subscribed to our gossip topics (a publish reaches these). */
   gossipPeers(): { tx: string[]; block: string[] } {
     if (!this.#running) return { tx: [], block: [] };
+    // Blocks go out compact: a peer counts once it takes both block topics.
+    const compact = new Set(this.#p2p!.topicPeers(this.#protocols.compactBlockTopic));
     return {
       tx: this.#p2p!.topicPeers(this.#protocols.txTopic),
-      block: this.#p2p!.topicPeers(this.#protocols.blockTopic),
+      block: this.#p2p!.topicPeers(this.#protocols.blockTopic).filter((p) => compact.has(p)),
     };
+  }
+
+  /**
+   * What gossip brought, per topic (tx, block, ...): every copy received against the first
+   * copies, in messages, items (transactions of a batch) and bytes; and of the transactions in
+   * first copies, how many were pending here already (skipped undecoded).
+   */
+  gossipCounts(): {
+    topics: Map<string, TopicCopies>;
+    txItemsKnown: number;
+    compact: { blocks: number; txsKnown: number; txsFetched: number; wholeBlocks: number };
+  } {
+    const topics = new Map<string, TopicCopies>();
+    if (this.#p2p)
+      for (const [topic, counts] of this.#p2p.gossipCopies())
+        topics.set(topic.split("/").at(-2) ?? topic, counts);
+    return { topics, txItemsKnown: this.#txItemsKnown, compact: { ...this.#compactFills } };
   }
 
   /** Current bans. */
@@ -392,9 +448,14 @@ export class ChainNetwork {
     return this.#p2p?.banned() ?? [];
   }
 
-  /** Sends one of our blocks to the peers. Never throws: a node alone or stopping is fine. */
+  /**
+   * Sends one of our blocks to the peers, compact (its transactions as ids: the peers have most
+   * of them pending). Never throws: a node alone or stopping is fine.
+   */
   async publishBlock(block: Block): Promise<void> {
-    await this.#publish(this.#protocols.blockTopic, block.encoded, { block: block.hashHex });
+    await this.#publish(this.#protocols.compactBlockTopic, encodeCompactBlock(block), {
+      block: block.hashHex,
+    });
   }
 
   /** Sends slashing evidence this node pooled to the peers. Never throws. */
@@ -464,20 +525,29 @@ export class ChainNetwork {
 
   async #onGossipTx(data: Uint8Array, from: string): Promise<"accept" | "ignore" | "reject"> {
     if (this.#status.isMismatched(from)) return "ignore";
-    const { verdict, repack } = await validateTxBatch(data, {
+    const { verdict, repack, known } = await validateTxBatch(data, {
       admitAll: (txs) => this.#options.onTransactions(txs),
       known: (id) => this.#options.knownTransaction?.(id) ?? false,
       onUndecodable: (code) => this.#options.onTransactionRejected?.(code),
       running: () => this.#running,
       log: this.#log.child({ from }),
     });
+    this.#txItemsKnown += known;
     for (const tx of repack) void this.#broadcaster.add(tx);
     return verdict;
   }
 
   #onGossipBlock(data: Uint8Array, from: string): Promise<"accept" | "ignore" | "reject"> {
     if (this.#status.isMismatched(from)) return Promise.resolve("ignore");
-    return validateGossipBlock(data, from, this.#blockGossipDeps);
+    return validateGossipBlock(data, from, {
+      ...this.#blockGossipDeps,
+      known: (id) => this.#options.mempool.get(id),
+    });
+  }
+
+  #onGossipCompactBlock(data: Uint8Array, from: string): Promise<"accept" | "ignore" | "reject"> {
+    if (this.#status.isMismatched(from)) return Promise.resolve("ignore");
+    return validateCompactBlock(data, from, this.#compactGossipDeps);
   }
 
   #onGossipEvidence(data: Uint8Array, from: string): "accept" | "ignore" | "reject" {
@@ -490,7 +560,7 @@ export class ChainNetwork {
   /** A block that came before its time, tried again now: relayed when it was stored. */
   async #retryFuture(block: Block, from: string): Promise<void> {
     if (!this.#running) return;
-    const verdict = await validateGossipBlock(block.encoded, from, this.#blockGossipDeps).catch(
+    const verdict = await importGossipBlock(block, from, this.#blockGossipDeps).catch(
       (err: unknown) => {
         this.#log.warn({ err, block: block.hashHex }, "retrying a future block failed");
         return "ignore" as const;
@@ -592,6 +662,27 @@ export class ChainNetwork {
       { maxResponseBytes: WIRE_LIMITS.syncResponseBytes, timeoutMs: this.#syncTimeoutMs },
     );
     return decodeBlockList(response, count);
+  }
+
+  async #fetchBlockTxs(
+    peerId: string,
+    hash: string,
+    indexes: number[],
+    ids: string[],
+  ): Promise<Transaction[]> {
+    if (!this.#running) throw new NetError("NotStarted", "the network is stopped");
+    const response = await this.#p2p!.request(
+      peerId,
+      this.#protocols.blockTxs,
+      encodeBlockTxsRequest(hash, indexes),
+      { maxResponseBytes: WIRE_LIMITS.syncResponseBytes, timeoutMs: WIRE_LIMITS.blockTxsTimeoutMs },
+    );
+    try {
+      return decodeBlockTxsResponse(response, ids);
+    } catch (e) {
+      this.#penalize(peerId, SYNC_PENALTY.badResponse, `bad block-txs response: ${e}`);
+      throw e;
+    }
   }
 
   async #fetchByHash(peerId: string, hashes: string[]): Promise<Block[]> {

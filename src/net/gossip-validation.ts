@@ -32,7 +32,8 @@ export interface TxGossipDeps {
 
 export interface TxBatchOutcome {
   /**
-   * accept: every transaction was admitted here, relay the message as it came; reject: one of
+   * accept: every transaction was admitted here or was pending here already, relay the message
+   * as it came; reject: one of
    * them is one no honest node sends (malformed, forged signature, another chain); ignore: the
    * rest (duplicates, state-dependent failures).
    */
@@ -90,6 +91,8 @@ export async function validateTxBatch(
       const e = errors[i];
       const tx = slice[i]!;
       if (!e) admitted.push(tx);
+      // Pending here already (another message brought it meanwhile): as good as known.
+      else if (e.code === "Duplicate") known++;
       else if (txVerdict(e.code) === "reject") {
         deps.log.debug({ tx: tx.id, code: e.code, reason: e.message }, "gossiped tx rejected");
         condemned = true;
@@ -97,7 +100,9 @@ export async function validateTxBatch(
     }
   }
   if (condemned) return { verdict: "reject", repack: admitted, known };
-  if (admitted.length === items.length) return { verdict: "accept", repack: [], known };
+  // Items pending here were verified here when they came: relaying them blames nobody, and a
+  // batch relayed as it came saves every peer the re-packed copy of the rest.
+  if (admitted.length + known === items.length) return { verdict: "accept", repack: [], known };
   return { verdict: "ignore", repack: admitted, known };
 }
 
@@ -125,23 +130,34 @@ export interface BlockGossipDeps {
  * A gossiped block: imported, and relayed when it was stored (head or side: the chain checks a
  * side block's header rules and lottery win before storing it). While the import queue is long
  * the block is dropped before decoding: gossip waits on imports, not the other way round.
+ * Transactions pending here are taken from `known` instead of decoded again.
  */
 export async function validateGossipBlock(
   data: Uint8Array,
   from: string,
-  deps: BlockGossipDeps,
+  deps: BlockGossipDeps & { known?: (id: string) => Transaction | undefined },
 ): Promise<GossipVerdict> {
   const { chain, log } = deps;
   if (chain.importBacklog >= MAX_IMPORT_BACKLOG) return "ignore";
   let block: Block;
   try {
-    block = decodeBlock(data);
+    block = decodeBlock(data, deps.known);
   } catch (e) {
     if (!isValidationError(e)) throw e;
     deps.onRejected(e.code);
     log.debug({ from, code: e.code, reason: e.message }, "undecodable gossiped block");
     return "reject";
   }
+  return importGossipBlock(block, from, deps);
+}
+
+/** Imports a block that came by gossip (whole, or filled from a compact block): its verdict. */
+export async function importGossipBlock(
+  block: Block,
+  from: string,
+  deps: BlockGossipDeps,
+): Promise<GossipVerdict> {
+  const { chain, log } = deps;
   try {
     const result = await chain.importBlock(block);
     switch (result.status) {

@@ -7,6 +7,7 @@ import {
   TopicValidatorResult,
 } from "@libp2p/gossipsub";
 import type { Logger } from "pino";
+import type { GossipStats } from "./gossip-stats.js";
 
 export type GossipVerdict = "accept" | "ignore" | "reject";
 
@@ -33,6 +34,8 @@ export function contentMessageId(message: Message): Uint8Array {
 }
 
 export interface GossipTuning {
+  /** counts every copy of every message (see GossipStats) */
+  stats?: GossipStats;
   /** largest gossipsub RPC frame accepted from a peer (it may batch several messages) */
   maxRpcBytes: number;
   /** lotchain's own score of a peer, folded into gossipsub's score (P5) */
@@ -74,6 +77,7 @@ export function gossipsubOptions({
   appScore,
   banThreshold = -100,
   metrics,
+  stats,
 }: GossipTuning): Partial<GossipsubOpts> {
   return {
     ...(metrics && {
@@ -81,7 +85,13 @@ export function gossipsubOptions({
       metricsTopicStrToLabel: metrics.topicLabels,
     }),
     globalSignaturePolicy: StrictNoSign,
-    msgIdFn: contentMessageId,
+    // Called for every copy received (before the seen-cache drops a duplicate): what counts them.
+    msgIdFn: stats
+      ? (message) => {
+          stats.onMessageId(message.topic, message.data);
+          return contentMessageId(message);
+        }
+      : contentMessageId,
     fallbackToFloodsub: false,
     floodPublish: true,
     batchPublish: true,

@@ -14,6 +14,7 @@ import { createLibp2p } from "libp2p";
 import type { BanList } from "./ban-list.js";
 import { type GossipMetrics, gossipsubOptions } from "./gossip.js";
 import { InboundGate } from "./inbound-gate.js";
+import type { GossipStats } from "./gossip-stats.js";
 import type { PeerScores } from "./peer-scores.js";
 
 /** What the libp2p node is built from; the P2PNode owns the ban list and scores it consults. */
@@ -34,6 +35,8 @@ export interface Libp2pSettings {
   gossipMetrics?: GossipMetrics;
   /** inbound peers refused for now though not banned (e.g. dropped for room lately) */
   refuseInbound?: (peerId: string) => boolean;
+  /** counts the copies of gossip messages */
+  gossipStats?: GossipStats;
 }
 
 /** What libp2p's `transports` takes: a factory of a transport from libp2p's components. */
@@ -115,6 +118,7 @@ export function buildLibp2p(s: Libp2pSettings) {
           appScore: (peerId) => s.scores.get(peerId),
           banThreshold: s.banThreshold,
           metrics: s.gossipMetrics,
+          stats: s.gossipStats,
         }),
       ),
     },

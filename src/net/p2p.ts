@@ -11,6 +11,7 @@ import { DiscoveryDialer } from "./discovery-dialer.js";
 import { DuplicateConnectionGuard } from "./duplicate-connections.js";
 import { NetError } from "./errors.js";
 import { type GossipMetrics, type GossipValidator, topicValidator } from "./gossip.js";
+import { GossipStats, type TopicCopies } from "./gossip-stats.js";
 import { loadOrCreateIdentity } from "./identity.js";
 import { buildLibp2p, type Libp2pNode, type TransportFactory } from "./libp2p-node.js";
 import { PeerScores } from "./peer-scores.js";
@@ -66,6 +67,8 @@ export interface P2POptions {
   scoring?: Partial<ScoringOptions>;
   /** largest gossipsub RPC frame from a peer (default 4 MiB); per-topic limits come on subscribe */
   maxGossipRpcBytes?: number;
+  /** items a gossip message of a topic holds, for the copy counts (default: 1) */
+  gossipItemsOf?: (topic: string, data: Uint8Array) => number;
   /** redial backoff for dropped bootstrap peers and failed discovered peers */
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
@@ -136,6 +139,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
   readonly #useful = new BoundedMap<string, number>(4_096);
   /** peer id → until when it is refused inbound, after it was dropped for room */
   readonly #dropped: BoundedMap<string, number>;
+  readonly #gossipStats: GossipStats;
   #bootstrap: BootstrapDialer | undefined;
   #maintenance: NodeJS.Timeout | undefined;
   #state: "created" | "running" | "stopped" = "created";
@@ -151,6 +155,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     const scores = new PeerScores(scoring.halfLifeMs);
     const maxConnections = opts.maxConnections ?? 100;
     const dropped = new BoundedMap<string, number>(4_096);
+    const gossipStats = new GossipStats(opts.gossipItemsOf);
     const libp2p = await buildLibp2p({
       refuseInbound: (peerId) => (dropped.get(peerId) ?? 0) > Date.now(),
       privateKey,
@@ -164,9 +169,11 @@ export class P2PNode extends EventEmitter<P2PEvents> {
       banThreshold: scoring.banThreshold,
       transport: opts.transport,
       gossipMetrics: opts.gossipMetrics,
+      gossipStats,
     });
     return new P2PNode(libp2p, {
       log,
+      gossipStats,
       scoring,
       scores,
       bans,
@@ -182,6 +189,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     libp2p: Libp2pNode,
     parts: {
       log: Logger;
+      gossipStats: GossipStats;
       scoring: ScoringOptions;
       scores: PeerScores;
       bans: BanList;
@@ -196,6 +204,7 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     this.#libp2p = libp2p;
     this.peerId = libp2p.peerId.toString();
     this.#log = parts.log;
+    this.#gossipStats = parts.gossipStats;
     this.#scoring = parts.scoring;
     this.#scores = parts.scores;
     this.#bans = parts.bans;
@@ -339,10 +348,19 @@ export class P2PNode extends EventEmitter<P2PEvents> {
     const pubsub = this.#libp2p.services.pubsub;
     pubsub.topicValidators.set(
       topic,
-      topicValidator(topic, validate, maxBytes, {
-        onReject: (from, reason) => this.penalize(from, this.#scoring.gossipRejectPenalty, reason),
-        logger: this.#log,
-      }),
+      topicValidator(
+        topic,
+        (data, from) => {
+          this.#gossipStats.onFirstCopy(topic, data);
+          return validate(data, from);
+        },
+        maxBytes,
+        {
+          onReject: (from, reason) =>
+            this.penalize(from, this.#scoring.gossipRejectPenalty, reason),
+          logger: this.#log,
+        },
+      ),
     );
     if (this.#state === "running") pubsub.subscribe(topic);
   }
@@ -361,8 +379,14 @@ export class P2PNode extends EventEmitter<P2PEvents> {
         `${data.length} bytes over the ${maxBytes}-byte limit of ${topic}`,
       );
     }
+    this.#gossipStats.onPublish(topic, data);
     const { recipients } = await this.#libp2p.services.pubsub.publish(topic, data);
     return recipients.length;
+  }
+
+  /** Copies of gossip messages received, per topic (every copy against the first ones). */
+  gossipCopies(): Map<string, TopicCopies> {
+    return this.#gossipStats.snapshot();
   }
 
   /** Peers known to be subscribed to the topic (a publish reaches these). */

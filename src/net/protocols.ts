@@ -1,7 +1,8 @@
-import { MAX_BLOCK_BYTES } from "../core/block.js";
+import { MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS } from "../core/block.js";
 import type { RejectCode } from "../core/errors.js";
 import { MAX_EVIDENCE_BYTES } from "../core/evidence.js";
 import { MAX_TX_BYTES } from "../core/transaction.js";
+import { MAX_COMPACT_BLOCK_BYTES } from "./compact-block.js";
 import type { GossipVerdict } from "./p2p.js";
 
 /**
@@ -14,6 +15,8 @@ export interface ChainProtocols {
   prefix: string;
   txTopic: string;
   blockTopic: string;
+  /** blocks as header, signature, evidence and transaction ids (compact-block.ts) */
+  compactBlockTopic: string;
   /** slashing evidence: two headers one forger signed for one slot */
   evidenceTopic: string;
   status: string;
@@ -21,6 +24,8 @@ export interface ChainProtocols {
   blocksByHash: string;
   /** who a peer is connected to, and their heads (neighbours.ts) */
   neighbours: string;
+  /** the transactions of a block, by index: what a compact block's receiver lacks */
+  blockTxs: string;
 }
 
 export function chainProtocols(chainId: string): ChainProtocols {
@@ -29,11 +34,13 @@ export function chainProtocols(chainId: string): ChainProtocols {
     prefix,
     txTopic: `${prefix}/tx/1`,
     blockTopic: `${prefix}/block/1`,
+    compactBlockTopic: `${prefix}/cblock/1`,
     evidenceTopic: `${prefix}/evidence/1`,
     status: "/lotchain/status/1",
     blocksByRange: `${prefix}/blocks-by-range/1`,
     blocksByHash: `${prefix}/blocks-by-hash/1`,
     neighbours: `${prefix}/neighbours/1`,
+    blockTxs: `${prefix}/block-txs/1`,
   };
 }
 
@@ -51,6 +58,8 @@ export const WIRE_LIMITS = {
   blockGossipBytes: MAX_BLOCK_BYTES,
   /** one piece of slashing evidence, canonically encoded */
   evidenceGossipBytes: MAX_EVIDENCE_BYTES,
+  /** a compact block: header, signature, evidence and the ids of up to a full block */
+  compactBlockGossipBytes: MAX_COMPACT_BLOCK_BYTES,
   /** a status message (chain id, two hashes, heights, a decimal score) */
   statusBytes: 512,
   statusTimeoutMs: 5_000,
@@ -66,6 +75,9 @@ export const WIRE_LIMITS = {
    */
   syncResponseBytes: 8 * 1024 * 1024,
   syncTimeoutMs: 15_000,
+  /** a block-txs request (a hash and up to a block's indexes) and how long its answer may take */
+  blockTxsRequestBytes: 64 + MAX_BLOCK_TRANSACTIONS * 3,
+  blockTxsTimeoutMs: 5_000,
 } as const;
 
 /**

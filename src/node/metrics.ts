@@ -17,6 +17,15 @@ export class NodeMetrics {
     mempoolSize: () => number;
     totalSupply: () => bigint;
     syncing: () => boolean;
+    /** Gossip copies received per topic (see ChainNetwork.gossipCounts). */
+    gossip?: () => {
+      topics: Map<
+        string,
+        { messages: number; firstCopies: number; items: number; firstItems: number; bytes: number }
+      >;
+      txItemsKnown: number;
+      compact: { blocks: number; txsKnown: number; txsFetched: number; wholeBlocks: number };
+    };
     /** Signature verification: in the pool's workers, on the event loop, cache hits. */
     signatures?: () => {
       worker: number;
@@ -43,6 +52,46 @@ export class NodeMetrics {
     gauge("lotchain_mempool_transactions", "pending transactions", live.mempoolSize);
     gauge("lotchain_total_supply", "sum of balances and stakes", () => Number(live.totalSupply()));
     gauge("lotchain_syncing", "1 while catching up with peers", () => (live.syncing() ? 1 : 0));
+    const gossip = live.gossip;
+    if (gossip) {
+      new Gauge({
+        name: "lotchain_gossip_received",
+        help:
+          "gossip received since start, per topic: messages and items (transactions of a batch), " +
+          "every copy (copy=all) and first copies (copy=first); bytes of every copy",
+        labelNames: ["topic", "unit", "copy"],
+        registers: [registry],
+        collect() {
+          for (const [topic, c] of gossip().topics) {
+            this.set({ topic, unit: "messages", copy: "all" }, c.messages);
+            this.set({ topic, unit: "messages", copy: "first" }, c.firstCopies);
+            this.set({ topic, unit: "items", copy: "all" }, c.items);
+            this.set({ topic, unit: "items", copy: "first" }, c.firstItems);
+            this.set({ topic, unit: "bytes", copy: "all" }, c.bytes);
+          }
+        },
+      });
+      new Gauge({
+        name: "lotchain_compact_blocks",
+        help:
+          "compact blocks received since start: blocks filled, their transactions found pending " +
+          "here, fetched from the relaying peer, and blocks fetched whole instead",
+        labelNames: ["what"],
+        registers: [registry],
+        collect() {
+          const { compact } = gossip();
+          this.set({ what: "blocks" }, compact.blocks);
+          this.set({ what: "txs_known" }, compact.txsKnown);
+          this.set({ what: "txs_fetched" }, compact.txsFetched);
+          this.set({ what: "whole_blocks" }, compact.wholeBlocks);
+        },
+      });
+      gauge(
+        "lotchain_gossip_tx_items_known",
+        "gossiped transactions in first copies that were pending here already (not decoded)",
+        () => gossip().txItemsKnown,
+      );
+    }
     const signatures = live.signatures;
     if (signatures) {
       new Gauge({

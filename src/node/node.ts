@@ -133,6 +133,12 @@ export class LotchainNode implements NodeApi {
       mempoolSize: () => mempool.size,
       totalSupply: () => chain.totalSupply(),
       syncing: () => this.net?.syncing ?? false,
+      gossip: () =>
+        this.net?.gossipCounts() ?? {
+          topics: new Map(),
+          txItemsKnown: 0,
+          compact: { blocks: 0, txsKnown: 0, txsFetched: 0, wholeBlocks: 0 },
+        },
       signatures: () => ({
         worker: verifyPool.counts.worker,
         inline: verifyPool.counts.inline,

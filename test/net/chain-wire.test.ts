@@ -132,11 +132,13 @@ describe("chain wire formats", () => {
       prefix: "/lotchain/devnet",
       txTopic: "/lotchain/devnet/tx/1",
       blockTopic: "/lotchain/devnet/block/1",
+      compactBlockTopic: "/lotchain/devnet/cblock/1",
       evidenceTopic: "/lotchain/devnet/evidence/1",
       status: "/lotchain/status/1",
       blocksByRange: "/lotchain/devnet/blocks-by-range/1",
       blocksByHash: "/lotchain/devnet/blocks-by-hash/1",
       neighbours: "/lotchain/devnet/neighbours/1",
+      blockTxs: "/lotchain/devnet/block-txs/1",
     });
   });
 

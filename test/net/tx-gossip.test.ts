@@ -44,7 +44,7 @@ describe("transaction gossip", () => {
     expect(d.calls.flat().map((t) => t.id)).toEqual(all.map((t) => t.id));
   });
 
-  it("skips items pending here without decoding them, and re-packs the rest", async () => {
+  it("skips items pending here without decoding them, and relays a batch of new and pending ones as it came", async () => {
     const all = txs(10);
     const pending = new Set(all.slice(0, 4).map((t) => t.id));
     const d = deps(
@@ -52,9 +52,7 @@ describe("transaction gossip", () => {
       (id) => pending.has(id),
     );
     const outcome = await validateTxBatch(encodeTxBatch(all), d);
-    expect(outcome.verdict).toBe("ignore");
-    expect(outcome.known).toBe(4);
-    expect(outcome.repack.map((t) => t.id)).toEqual(all.slice(4).map((t) => t.id));
+    expect(outcome).toEqual({ verdict: "accept", repack: [], known: 4 });
     expect(d.calls.flat().map((t) => t.id)).toEqual(all.slice(4).map((t) => t.id));
     // The id of the bytes is the id of the transaction they decode to.
     for (const t of all) expect(transactionIdOf(t.encoded)).toBe(t.id);
@@ -72,6 +70,18 @@ describe("transaction gossip", () => {
     expect(d.calls.length).toBe(2);
     // What was admitted (and so verified here) before and beside it is still announced.
     expect(outcome.repack.length).toBe(127);
+  });
+
+  it("relays a batch as it came when its other items were pending here already", async () => {
+    const all = txs(5);
+    const d = deps((tx) =>
+      tx.nonce === 2 ? new ValidationError("Duplicate", "pending") : undefined,
+    );
+    expect(await validateTxBatch(encodeTxBatch(all), d)).toEqual({
+      verdict: "accept",
+      repack: [],
+      known: 1,
+    });
   });
 
   it("ignores, without blame, items refused for the state", async () => {
