@@ -7,8 +7,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { writeKeyFile } from "../src/cli/keyfile.js";
-import { keyPairFromSeed, publicKeyObject } from "../src/core/keys.js";
-import { signTransaction, transactionSigningBytes } from "../src/core/transaction.js";
+import { type KeyPair, keyPairFromSeed, publicKeyObject } from "../src/core/keys.js";
+import {
+  signTransaction,
+  transactionSigningBytes,
+  transactionToJson,
+} from "../src/core/transaction.js";
 import type { SignedRange, SignJob } from "./net-sign-worker.js";
 import { median, rate, round } from "./raw.js";
 
@@ -22,7 +26,7 @@ import { median, rate, round } from "./raw.js";
  * carrying it is in the chain of every node (blocks of abandoned forks do not count).
  *
  * Two phases, each a warm-up and then a fixed measurement window:
- *  - sat: transfers offered at the issue's target rate (3,000 a second) by a few concurrent
+ *  - sat: transfers offered at the verification limit (below) by a few concurrent
  *    clients per node (each waits for the answer, so the nodes set the pace: a closed loop);
  *    a transfer refused for a full mempool is retried, so no sender's nonces get a gap. Its
  *    "included per second" is the network's throughput on this machine.
@@ -36,7 +40,12 @@ import { median, rate, round } from "./raw.js";
  * The CPU each node process used in a window comes from /proc, and with it what a transaction
  * costs the nodes in verifications' worth; the machine's other load (it is shared) is shown too.
  *
- * Knobs (environment): LOTCHAIN_BENCH_NET_RATE (offered tx/s in sat, 3000),
+ * Before them, the seed's workload: one client sending 500 transfers one after the other
+ * (sequentialPhase). The harness's own CPU is reported beside the nodes' (benchCpuCores, and its
+ * share of what the machine spent): on 2 cores it must not starve the nodes it measures.
+ *
+ * Knobs (environment): LOTCHAIN_BENCH_NET_RATE (offered tx/s in sat; default the limit),
+ * LOTCHAIN_BENCH_NET_SEQUENTIAL (transfers of the seed's workload, 500; 0 skips it),
  * LOTCHAIN_BENCH_NET_CONCURRENCY (requests in flight per node, 4), LOTCHAIN_BENCH_NET_WINDOW_MS
  * (20000), LOTCHAIN_BENCH_NET_STEADY (the steady phase's share of sat's throughput, 0.6; 0 skips
  * it), LOTCHAIN_BENCH_NODE_FLAGS (node flags for the node processes, e.g.
@@ -50,10 +59,14 @@ const NODES = 4;
 const SLOT_MS = 500;
 const SENDERS = 1024;
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const OFFERED_PER_SEC = env("LOTCHAIN_BENCH_NET_RATE", 3000);
+/** Offered rate of the sat phase; 0 (the default): the verification limit measured first. */
+const OFFERED_PER_SEC = env("LOTCHAIN_BENCH_NET_RATE", 0);
 const CONCURRENCY_PER_NODE = env("LOTCHAIN_BENCH_NET_CONCURRENCY", 4);
 const WINDOW_MS = env("LOTCHAIN_BENCH_NET_WINDOW_MS", 20_000);
 const STEADY_FRACTION = env("LOTCHAIN_BENCH_NET_STEADY", 0.6);
+const SEQUENTIAL = env("LOTCHAIN_BENCH_NET_SEQUENTIAL", 500);
+/** Senders of the sequential phase: consecutive transfers come from different ones. */
+const SEQUENTIAL_SENDERS = 50;
 const NODE_FLAGS = (process.env.LOTCHAIN_BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f);
 const SAT_WARMUP_MS = 5_000;
 const STEADY_WARMUP_MS = 3_000;
@@ -72,7 +85,7 @@ function seedOf(tag: number, i: number): Uint8Array {
   return seed;
 }
 
-function percentile(values: number[], p: number): number {
+export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -80,13 +93,13 @@ function percentile(values: number[], p: number): number {
 
 // ------------------------------------------------------------------ node processes
 
-interface NodeProcess {
+export interface NodeProcess {
   child: ChildProcess;
   url: string;
   exited: Promise<void>;
 }
 
-async function startNode(dir: string, args: string[]): Promise<NodeProcess> {
+export async function startNode(dir: string, args: string[]): Promise<NodeProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -133,7 +146,7 @@ async function startNode(dir: string, args: string[]): Promise<NodeProcess> {
   return node;
 }
 
-async function stopNode(node: NodeProcess): Promise<void> {
+export async function stopNode(node: NodeProcess): Promise<void> {
   if (node.child.exitCode !== null || node.child.signalCode !== null) return;
   node.child.kill("SIGTERM");
   const timer = setTimeout(() => node.child.kill("SIGKILL"), 15_000);
@@ -142,19 +155,19 @@ async function stopNode(node: NodeProcess): Promise<void> {
 }
 
 /** User plus system CPU seconds of a process (Linux /proc). */
-function processCpuSeconds(pid: number): number {
+export function processCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
 
 /** CPU seconds all cores spent busy since boot, and those the hypervisor took (/proc/stat). */
-function machineCpuSeconds(): { busy: number; steal: number } {
+export function machineCpuSeconds(): { busy: number; steal: number } {
   const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
   const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number);
   return { busy: (user! + nice! + system! + irq! + softirq!) / 100, steal: steal! / 100 };
 }
 
-async function getJson<T>(url: string): Promise<T> {
+export async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: ${res.status}`);
   return (await res.json()) as T;
@@ -168,7 +181,7 @@ interface Status {
 }
 
 /** Event-loop delay p99 and max (seconds) since the last scrape: prom-client resets on collect. */
-async function eventLoopLag(url: string): Promise<{ p99: number; max: number }> {
+export async function eventLoopLag(url: string): Promise<{ p99: number; max: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const read = (name: string) =>
     Number(
@@ -177,7 +190,7 @@ async function eventLoopLag(url: string): Promise<{ p99: number; max: number }> 
   return { p99: read("p99"), max: read("max") };
 }
 
-async function waitFor(
+export async function waitFor(
   timeoutMs: number,
   done: () => Promise<boolean> | boolean,
 ): Promise<boolean> {
@@ -405,6 +418,67 @@ async function signSchedule(
   return { ids: parts.flatMap((p) => p.ids), bodies: parts.flatMap((p) => p.bodies) };
 }
 
+// ------------------------------------------------------------------ the seed's workload
+
+/**
+ * The seed's workload (its Interaction.py posts transactions one after the other): one client
+ * sends SEQUENTIAL transfers to node 1, each after the answer to the one before, on an idle
+ * network; the time from the first send until every one is in a block on every node.
+ */
+async function sequentialPhase(
+  url: string,
+  tap: BlockTap,
+  keys: KeyPair[],
+): Promise<Record<string, number>> {
+  const txs = Array.from({ length: SEQUENTIAL }, (_, k) => {
+    const from = keys[k % keys.length]!;
+    return signTransaction(
+      {
+        chainId: CHAIN,
+        type: "TRANSFER",
+        senderPublicKey: from.publicKey,
+        receiver: keys[(k + 1) % keys.length]!.address,
+        amount: 1n,
+        fee: 1n,
+        nonce: Math.floor(k / keys.length),
+        timestamp: Date.now(),
+      },
+      from.privateKey,
+    );
+  });
+  const bodies = txs.map((tx) => JSON.stringify(transactionToJson(tx)));
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const acks: number[] = [];
+  let refused = 0;
+  const start = clock();
+  try {
+    for (const body of bodies) {
+      const sent = clock();
+      const res = await post(agent, url, body);
+      acks.push(clock() - sent);
+      if (res.status !== 202) refused++;
+    }
+  } finally {
+    agent.destroy();
+  }
+  const submitted = clock();
+  const ids = txs.map((tx) => tx.id);
+  const all = await waitFor(60_000, () =>
+    ids.every((id) => tap.applied.every((applied) => applied.has(id))),
+  );
+  const included = clock();
+  return {
+    "net.seq.transfers": SEQUENTIAL,
+    "net.seq.refused": refused,
+    "net.seq.submitSeconds": round((submitted - start) / 1000, 2),
+    "net.seq.apiAckP50Ms": round(percentile(acks, 50), 2),
+    "net.seq.apiAckP99Ms": round(percentile(acks, 99), 2),
+    // Until the last one is in a block on every node (NaN: not within 60 s).
+    "net.seq.allIncludedSeconds": all ? round((included - start) / 1000, 2) : Number.NaN,
+    "net.seq.includedTxPerSec": all ? round(SEQUENTIAL / ((included - start) / 1000)) : 0,
+  };
+}
+
 // ------------------------------------------------------------------ figures
 
 interface Window {
@@ -420,6 +494,32 @@ interface Window {
   /** the nodes' event-loop delay in the window, seconds: worst p99 and worst max */
   lagP99: number;
   lagMax: number;
+  /** gossip the nodes received in the window, summed over the nodes ("topic/unit/copy") */
+  gossip: Map<string, number>;
+}
+
+/** The node's gossip counters (lotchain_gossip_received), keyed "topic/unit/copy". */
+export async function gossipReceived(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map<string, number>();
+  const re = /^lotchain_gossip_received\{([^}]*)\} (\S+)$/gm;
+  for (const m of text.matchAll(re)) {
+    const labels = Object.fromEntries(
+      [...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]),
+    );
+    out.set(`${labels.topic}/${labels.unit}/${labels.copy}`, Number(m[2]));
+  }
+  return out;
+}
+
+/** Sum over the nodes of what each counter grew by between two scrapes. */
+function gossipGrowth(before: Map<string, number>[], after: Map<string, number>[]) {
+  const sum = new Map<string, number>();
+  after.forEach((counts, i) => {
+    for (const [key, value] of counts)
+      sum.set(key, (sum.get(key) ?? 0) + value - (before[i]!.get(key) ?? 0));
+  });
+  return sum;
 }
 
 /** What the run settled: the blocks in every node's final chain, and their transactions. */
@@ -478,6 +578,7 @@ function phaseFigures(
     slotToAll.push(last - b.timestamp);
   }
   const acks = load.acks.filter(([sent]) => inWindow(sent)).map(([, ms]) => ms);
+  const g = (key: string) => w.gossip.get(key) ?? 0;
   const nodeCpu = w.nodeCpu.reduce((a, b) => a + b, 0);
   const perSec = included / seconds;
   const nodeCpuPerTx = nodeCpu / Math.max(1, included) / NODES; // seconds, one node
@@ -513,10 +614,27 @@ function phaseFigures(
     ),
     [`${prefix}.nodesCpuCores`]: round(nodeCpu / seconds, 2),
     [`${prefix}.benchCpuCores`]: round(w.benchCpu / seconds, 2),
+    // The load generator's share of all the CPU the machine spent in the window.
+    [`${prefix}.benchCpuShare`]: round(w.benchCpu / Math.max(w.machineCpu, 1e-9), 3),
     // Everything else that ran meanwhile (the machine is shared): with a busy neighbour the
     // figures above are lower than this machine can do.
     [`${prefix}.otherCpuCores`]: round((w.machineCpu - nodeCpu - w.benchCpu) / seconds, 2),
     [`${prefix}.stealCpuCores`]: round(w.stealCpu / seconds, 2),
+    // Copies on the wire: what a node received per transaction included (every copy of every tx
+    // batch, items counted; the first copies alone), per block (every copy), and bytes of gossip
+    // per transaction. Ideal: 0.75 copies of a transaction (each node gets the three quarters sent
+    // to the other nodes once) and 1 of a block (less for the forger's own).
+    [`${prefix}.txCopiesPerTx`]: round(g("tx/items/all") / Math.max(1, included) / NODES, 2),
+    [`${prefix}.txFirstCopiesPerTx`]: round(g("tx/items/first") / Math.max(1, included) / NODES, 2),
+    [`${prefix}.blockCopiesPerBlock`]: round(
+      (g("block/messages/all") + g("cblock/messages/all")) / Math.max(1, blocks) / NODES,
+      2,
+    ),
+    [`${prefix}.gossipBytesPerTx`]: round(
+      [...w.gossip].filter(([k]) => k.endsWith("/bytes/all")).reduce((a, [, v]) => a + v, 0) /
+        Math.max(1, included) /
+        NODES,
+    ),
   };
   return figures;
 }
@@ -527,6 +645,9 @@ export async function run(): Promise<Record<string, number>> {
   const cores = availableParallelism();
   const senderSeeds = Array.from({ length: SENDERS }, (_, i) => seedOf(0xb1, i));
   const senders = senderSeeds.map((seed) => keyPairFromSeed(seed));
+  const sequentialSenders = Array.from({ length: SEQUENTIAL_SENDERS }, (_, i) =>
+    keyPairFromSeed(seedOf(0xb3, i)),
+  );
   const validators = Array.from({ length: NODES }, (_, i) => keyPairFromSeed(seedOf(0xb2, i)));
 
   // The raw limit: one core's Ed25519 verifications of real transfers, in this process.
@@ -560,7 +681,8 @@ export async function run(): Promise<Record<string, number>> {
   try {
     // Transfer k of the schedule: sender k mod S, nonce floor(k / S), sent through node
     // (k mod S) mod 4. Signed for the whole sat phase at the offered rate.
-    const supply = Math.ceil((OFFERED_PER_SEC * (SAT_WARMUP_MS + WINDOW_MS)) / 1000);
+    const offered = OFFERED_PER_SEC > 0 ? OFFERED_PER_SEC : (rawBefore * cores) / NODES;
+    const supply = Math.ceil((offered * (SAT_WARMUP_MS + WINDOW_MS)) / 1000);
     const signStart = performance.now();
     const signed = await signSchedule(0, supply, senderSeeds);
     const signSeconds = (performance.now() - signStart) / 1000;
@@ -581,7 +703,9 @@ export async function run(): Promise<Record<string, number>> {
         chainId: CHAIN,
         timestamp: Date.now(),
         consensus: { type: "pos", slotMs: SLOT_MS, finalityDepth: 64 },
-        alloc: Object.fromEntries(senders.map((s) => [s.address, "1000000000"])),
+        alloc: Object.fromEntries(
+          [...senders, ...sequentialSenders].map((s) => [s.address, "1000000000"]),
+        ),
         validators: Object.fromEntries(validators.map((k) => [k.address, "1000"])),
         exchange: [],
         blockReward: "0",
@@ -624,6 +748,7 @@ export async function run(): Promise<Record<string, number>> {
       const loaded = drive(load, lanes, perSecond, clock() + warmupMs + WINDOW_MS);
       await sleep(warmupMs);
       await Promise.all(urls.map(eventLoopLag)); // resets the nodes' event-loop histograms
+      const gossip0 = await Promise.all(urls.map(gossipReceived));
       const start = clock();
       const cpu0 = pids.map(processCpuSeconds);
       const machine0 = machineCpuSeconds();
@@ -634,6 +759,7 @@ export async function run(): Promise<Record<string, number>> {
       const machine = machineCpuSeconds();
       const bench = process.cpuUsage(bench0);
       const lags = await Promise.all(urls.map(eventLoopLag));
+      const gossip = gossipGrowth(gossip0, await Promise.all(urls.map(gossipReceived)));
       await loaded;
       // Let the pools empty: every accepted transfer in the chain of every node.
       await waitFor(DRAIN_TIMEOUT_MS, () =>
@@ -649,6 +775,7 @@ export async function run(): Promise<Record<string, number>> {
         stealCpu: machine.steal - machine0.steal,
         lagP99: Math.max(...lags.map((l) => l.p99)),
         lagMax: Math.max(...lags.map((l) => l.max)),
+        gossip,
       };
     };
     // Provisional (forks not settled yet): enough to pick the steady phase's rate.
@@ -661,7 +788,9 @@ export async function run(): Promise<Record<string, number>> {
       return n / ((w.end - w.start) / 1000);
     };
 
-    const sat = await phase(OFFERED_PER_SEC, SAT_WARMUP_MS);
+    const sequential =
+      SEQUENTIAL > 0 ? await sequentialPhase(urls[0]!, tap, sequentialSenders) : undefined;
+    const sat = await phase(offered, SAT_WARMUP_MS);
     let steady: Window | undefined;
     if (STEADY_FRACTION > 0) {
       const perSecond = Math.max(NODES, includedPerSec(sat) * STEADY_FRACTION);
@@ -705,6 +834,7 @@ export async function run(): Promise<Record<string, number>> {
       "net.presignedTxPerSec": round(supply / signSeconds),
       ...phaseFigures("net.sat", load, tap, final, sat, limits),
       ...(steady ? phaseFigures("net.steady", load, tap, final, steady, limits) : {}),
+      ...(sequential ?? {}),
       "net.headsAgree": new Set(heads.map((h) => h.headHash)).size === 1 ? 1 : 0,
       "net.notDrained": [...load.accepted].filter((id) => !final.blockOf.has(id)).length,
       "net.retriesMempoolFull": load.retries,

@@ -12,6 +12,7 @@ const BENCHMARKS = [
   "pow",
   "import",
   "api",
+  "ingest",
   "network",
 ] as const;
 
