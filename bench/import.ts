@@ -19,7 +19,7 @@ import { type Address, keyPairFromSeed, publicKeyObject } from "../src/core/keys
 import { applyBlockTransactions, totalStake, totalSupply } from "../src/core/state.js";
 import { transactionSigningBytes } from "../src/core/transaction.js";
 import { BlockTreeModel, CHAIN_ID, GENESIS_TIME, KEYS, tx } from "../test/chain/chain-fixtures.js";
-import { median, rate, round } from "./raw.js";
+import { median, rateAndCpu, round } from "./raw.js";
 
 /**
  * Block import: the chain's full path with persistence (checks, engine, state transition, one
@@ -149,7 +149,10 @@ export async function run(): Promise<Record<string, number>> {
     diskPre: [] as number[],
     memoryPre: [] as number[],
     pooled: [] as number[],
+    pooledCpu: [] as number[],
+    pooledMainCpu: [] as number[],
     raw: [] as number[],
+    rawCpu: [] as number[],
   };
   const pool = new VerifyPool();
   const sample = blocks[0]!.transactions.map((t) => ({
@@ -163,8 +166,16 @@ export async function run(): Promise<Record<string, number>> {
     return verify(null, s.msg, s.key, s.sig);
   };
   for (let round = 0; round < ROUNDS; round++) {
-    results.raw.push(rate(500, rawVerify));
+    const r = rateAndCpu(500, rawVerify);
+    results.raw.push(r.perSec);
+    results.rawCpu.push(r.cpuMicros);
+    const cpu0 = process.cpuUsage();
+    const main0 = process.threadCpuUsage();
     results.pooled.push(await persisted(genesis, blocks, false, pool));
+    const cpu = process.cpuUsage(cpu0); // every thread of this process: the workers too
+    const main = process.threadCpuUsage(main0); // the event loop's thread alone
+    results.pooledCpu.push(cpu.user + cpu.system);
+    results.pooledMainCpu.push(main.user + main.system);
     results.disk.push(await persisted(genesis, blocks, false));
     results.memory.push(inMemory(genesis, blocks, false));
     results.diskPre.push(await persisted(genesis, blocks, true));
@@ -193,5 +204,19 @@ export async function run(): Promise<Record<string, number>> {
     "import.pooledTxPerSec": round(txCount / pooled),
     "import.rawVerifyPerSecOneCore": round(raw),
     "import.pooledRatioToRawVerify": round(txCount / pooled / raw, 3),
+    // The same from CPU time (what a shared machine does not distort): the cores over the CPU
+    // a transaction took, against one core's verifications.
+    "import.pooledCpuMicrosPerTx": round(median(results.pooledCpu) / txCount, 1),
+    "import.rawVerifyCpuMicros": round(median(results.rawCpu), 1),
+    "import.pooledMainThreadCpuMicrosPerTx": round(median(results.pooledMainCpu) / txCount, 1),
+    // Bound by both: all cores over all the CPU, and one core over the event loop's share.
+    "import.pooledCpuBoundRatioToRawVerify": round(
+      median(results.rawCpu) /
+        Math.max(
+          median(results.pooledCpu) / txCount / pool.threads,
+          median(results.pooledMainCpu) / txCount,
+        ),
+      3,
+    ),
   };
 }

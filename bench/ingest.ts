@@ -1,5 +1,5 @@
 import { verify } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,10 +56,20 @@ interface Sample {
   loadGeneratorCpuCores: number;
   lagP99Ms: number;
   refused: number;
+  /** CPU of the node's event-loop thread per accepted transfer */
+  nodeMainThreadMicrosPerTx: number;
+  /** CPU of the load generator (this process) per accepted transfer */
+  loadGeneratorMicrosPerTx: number;
   /** signatures per batch the node's verification workers got */
   verifyBatchItems: number;
   /** CPU the rest of the machine used meanwhile, in cores (it is shared) */
   otherCpuCores: number;
+}
+
+/** User plus system CPU seconds of one thread of a process (Linux /proc; the main thread's id is the pid). */
+function threadCpuSeconds(pid: number, tid: number): number {
+  const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** A counter or gauge of the node's /metrics (the sum over its label sets). */
@@ -130,6 +140,7 @@ async function measure(
     await eventLoopLag(node.url); // resets the node's event-loop histogram
     const pid = node.child.pid!;
     const cpu0 = processCpuSeconds(pid);
+    const main0 = threadCpuSeconds(pid, pid);
     const machine0 = machineCpuSeconds();
     const self0 = process.cpuUsage();
     const start = performance.now();
@@ -147,6 +158,7 @@ async function measure(
           );
     const seconds = (performance.now() - start) / 1000;
     const nodeCpu = processCpuSeconds(pid) - cpu0;
+    const nodeMainCpu = threadCpuSeconds(pid, pid) - main0;
     const self = process.cpuUsage(self0);
     const machine = machineCpuSeconds().busy - machine0.busy;
     const lag = await eventLoopLag(node.url);
@@ -158,6 +170,8 @@ async function measure(
       nodeCpuMicrosPerTx: (nodeCpu * 1e6) / Math.max(1, accepted),
       nodeCpuCores: nodeCpu / seconds,
       loadGeneratorCpuCores: (self.user + self.system) / 1e6 / seconds,
+      loadGeneratorMicrosPerTx: (self.user + self.system) / Math.max(1, accepted),
+      nodeMainThreadMicrosPerTx: (nodeMainCpu * 1e6) / Math.max(1, accepted),
       lagP99Ms: lag.p99 * 1000,
       refused,
       verifyBatchItems: batches > 0 ? byWorker / batches : 0,
@@ -245,6 +259,27 @@ export async function run(): Promise<Record<string, number>> {
         m((s) => s.verifyBatchItems),
         1,
       );
+      // What the cores would take with nothing else running: cores over the CPU a transfer cost
+      // the node and the load generator, and one core over the node's event-loop share (one
+      // thread), against one core's raw verifications (CPU time).
+      const cpuBound = m(
+        (s) =>
+          1e6 /
+          Math.max(
+            (s.nodeCpuMicrosPerTx + s.loadGeneratorMicrosPerTx) / figures["ingest.cores"]!,
+            s.nodeMainThreadMicrosPerTx,
+          ),
+      );
+      figures[`${p}.nodeMainThreadCpuMicrosPerTx`] = round(
+        m((s) => s.nodeMainThreadMicrosPerTx),
+        1,
+      );
+      figures[`${p}.loadGeneratorCpuMicrosPerTx`] = round(
+        m((s) => s.loadGeneratorMicrosPerTx),
+        1,
+      );
+      figures[`${p}.cpuBoundTxPerSec`] = round(cpuBound);
+      figures[`${p}.cpuBoundRatioToRawVerify`] = round((cpuBound * rawCpuMicros) / 1e6, 3);
       figures[`${p}.otherCpuCores`] = round(
         m((s) => s.otherCpuCores),
         2,
