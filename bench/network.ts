@@ -215,8 +215,9 @@ interface SeenBlock {
 }
 
 /**
- * Listens to every node's /v1/events and keeps each block's arrival time at each node, and per
- * node the transactions of the blocks it applied. Transaction events are skipped unparsed.
+ * Listens to every node's /v1/events (block and reorg events only: a stream that took transaction
+ * events would have every node serialise every transaction for the harness) and keeps each
+ * block's arrival time at each node, and per node the transactions of the blocks it applied.
  */
 class BlockTap {
   readonly blocks = new Map<string, SeenBlock>();
@@ -236,7 +237,7 @@ class BlockTap {
   private listen(url: string, node: number): Promise<void> {
     this.applied[node] = new Set();
     return new Promise((resolve, reject) => {
-      const req = get(`${url}/v1/events`, (res) => {
+      const req = get(`${url}/v1/events?types=block,reorg`, (res) => {
         if (res.statusCode !== 200) return reject(new Error(`events: ${res.statusCode}`));
         res.setEncoding("utf8");
         let buffer = "";

@@ -7,6 +7,8 @@ import { type ApiLimits, DEFAULT_API_LIMITS } from "../limits.js";
 import type { NodeApi, NodeEvents } from "../ports.js";
 
 const KEEPALIVE_MS = 15_000;
+const EVENT_TYPES = ["block", "transaction", "reorg", "slashing"] as const;
+type EventType = (typeof EVENT_TYPES)[number];
 const KEEPALIVE = Buffer.from(": keepalive\n\n");
 /** Open event streams at once by default; more are refused with 429 (ApiLimits.maxEventStreams). */
 export const MAX_EVENT_CLIENTS = DEFAULT_API_LIMITS.maxEventStreams;
@@ -20,16 +22,26 @@ export const MAX_EVENT_CLIENTS = DEFAULT_API_LIMITS.maxEventStreams;
  * must not keep a node from stopping).
  */
 export function registerEventRoutes(app: FastifyInstance, node: NodeApi, limits: ApiLimits): void {
-  const clients = new Set<ServerResponse>();
+  /** Open streams and the events each one asked for. */
+  const clients = new Map<ServerResponse, ReadonlySet<EventType>>();
+  /** Streams a type, per type: an event nobody asked for is not even serialised. */
+  const wanting = new Map<EventType, number>(EVENT_TYPES.map((t) => [t, 0]));
 
-  const drop = (res: ServerResponse) => {
+  const forget = (res: ServerResponse) => {
+    const types = clients.get(res);
+    if (!types) return;
     clients.delete(res);
+    for (const t of types) wanting.set(t, wanting.get(t)! - 1);
+  };
+  const drop = (res: ServerResponse) => {
+    forget(res);
     res.destroy();
   };
-  const broadcast = (event: keyof NodeEvents, data: () => unknown) => {
-    if (clients.size === 0) return;
+  const broadcast = (event: EventType, data: () => unknown) => {
+    if (wanting.get(event) === 0) return;
     const frame = Buffer.from(`event: ${event}\ndata: ${JSON.stringify(data())}\n\n`);
-    for (const res of clients) {
+    for (const [res, types] of clients) {
+      if (!types.has(event)) continue;
       if (res.writableLength > limits.eventBufferBytes) drop(res);
       else res.write(frame);
     }
@@ -40,7 +52,7 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi, limits:
   const onReorg = (reorg: NodeEvents["reorg"][0]) => broadcast("reorg", () => reorg);
   const onSlashing = (slashing: NodeEvents["slashing"][0]) => broadcast("slashing", () => slashing);
   const keepalive = setInterval(() => {
-    for (const res of clients) res.write(KEEPALIVE);
+    for (const res of clients.keys()) res.write(KEEPALIVE);
   }, KEEPALIVE_MS);
   keepalive.unref();
   node.events.on("block", onBlock);
@@ -50,8 +62,9 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi, limits:
 
   // Before the server waits for its connections to end: end ours.
   app.addHook("preClose", async () => {
-    for (const res of clients) res.end();
+    for (const res of clients.keys()) res.end();
     clients.clear();
+    for (const t of EVENT_TYPES) wanting.set(t, 0);
   });
   app.addHook("onClose", async () => {
     clearInterval(keepalive);
@@ -61,10 +74,26 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi, limits:
     node.events.off("slashing", onSlashing);
   });
 
-  app.get(
+  app.get<{ Querystring: { types?: string } }>(
     "/v1/events",
     {
-      schema: { tags: ["v1"], summary: "server-sent events: block, transaction, reorg, slashing" },
+      schema: {
+        tags: ["v1"],
+        summary: "server-sent events: block, transaction, reorg, slashing",
+        description:
+          "`types` (optional, comma-separated) keeps the stream to those events: a client that " +
+          "follows blocks does not make the node serialise every transaction.",
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            types: {
+              type: "string",
+              pattern: `^(${EVENT_TYPES.join("|")})(,(${EVENT_TYPES.join("|")}))*$`,
+            },
+          },
+        },
+      },
     },
     (request, reply) => {
       const headers = { "content-type": "text/event-stream", "cache-control": "no-cache" };
@@ -77,11 +106,15 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi, limits:
       const res = reply.raw;
       res.writeHead(200, { ...headers, connection: "keep-alive" });
       res.write(": lotchain events\n\n");
-      clients.add(res);
-      const forget = () => clients.delete(res);
-      request.raw.on("close", forget);
-      res.on("close", forget);
-      res.on("error", forget);
+      const types = new Set(
+        (request.query.types?.split(",") as EventType[] | undefined) ?? EVENT_TYPES,
+      );
+      clients.set(res, types);
+      for (const t of types) wanting.set(t, wanting.get(t)! + 1);
+      const gone = () => forget(res);
+      request.raw.on("close", gone);
+      res.on("close", gone);
+      res.on("error", gone);
     },
   );
 }
