@@ -110,6 +110,8 @@ export class LotchainNode implements NodeApi {
 
   /** Slashing evidence waiting for a block (PoS). */
   readonly evidence: EvidencePool;
+  /** Ids in the pending journal (written by this node: API admissions, reorgs, the last run). */
+  private readonly journaled = new Set<string>();
   /** Transactions from the API and gossip, judged in arrival order (see Admission). */
   private readonly admission = new Admission();
 
@@ -422,7 +424,8 @@ export class LotchainNode implements NodeApi {
     const back = this.mempool.reinject(e.revertedTransactions);
     const added = new Set(back.added);
     const readded = e.revertedTransactions.filter((tx) => added.has(tx.id));
-    this.chain.journalPending(readded).catch((err) => this.log.warn({ err }, "pending journal"));
+    this.forget(back.dropped);
+    this.journal(readded).catch((err) => this.log.warn({ err }, "pending journal"));
     // Peers on the winning branch may never have seen them: announce them again.
     for (const tx of readded) void this.net?.publishTransaction(tx);
     const apiEvent: ApiReorgEvent = {
@@ -472,7 +475,7 @@ export class LotchainNode implements NodeApi {
   async submitTransaction(tx: Transaction): Promise<{ id: string }> {
     const [error] = await this.admitAll([tx], "api");
     if (error) throw error;
-    await this.chain.journalPending([tx]);
+    await this.journal([tx]);
     await this.net?.publishTransaction(tx);
     return { id: tx.id };
   }
@@ -486,16 +489,27 @@ export class LotchainNode implements NodeApi {
     // (One admitted early in the batch may have been evicted by a later one.)
     const admitted = txs.filter((tx, i) => errors[i] === undefined && this.mempool.has(tx.id));
     if (admitted.length > 0) {
-      await this.chain.journalPending(admitted);
+      await this.journal(admitted);
       for (const tx of admitted) void this.net?.publishTransaction(tx);
     }
     return errors;
   }
 
+  /**
+   * Writes transactions to the pending journal (what the API acknowledged survives a crash), and
+   * remembers their ids: only those are deleted from it later, not every transaction a block
+   * includes (most came by gossip and were never journaled here).
+   */
+  private journal(txs: readonly Transaction[]): Promise<void> {
+    for (const tx of txs) this.journaled.add(tx.id);
+    return this.chain.journalPending(txs);
+  }
+
   /** Drops ids from the pending journal (in the background: a leftover is re-checked at start). */
   private forget(ids: readonly string[]): void {
-    if (ids.length > 0)
-      this.chain.forgetPending(ids).catch((e) => this.log.warn({ err: e }, "pending journal"));
+    const mine = ids.filter((id) => this.journaled.delete(id));
+    if (mine.length > 0)
+      this.chain.forgetPending(mine).catch((e) => this.log.warn({ err: e }, "pending journal"));
   }
 
   /** Re-admits the transactions journaled before a stop or a crash, in nonce order. */
@@ -505,7 +519,9 @@ export class LotchainNode implements NodeApi {
     let restored = 0;
     for (const bytes of await this.chain.loadPending()) {
       try {
-        txs.push(decodeTransaction(bytes));
+        const tx = decodeTransaction(bytes);
+        this.journaled.add(tx.id);
+        txs.push(tx);
       } catch {
         // Undecodable bytes cannot name their id; they stay until a rewrite of the journal.
       }
