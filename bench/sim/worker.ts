@@ -134,14 +134,17 @@ function report(): void {
   lastCpu = process.cpuUsage();
   const elu = performance.eventLoopUtilization(lastElu);
   lastElu = performance.eventLoopUtilization();
+  const intervalMs = now - lastSample;
+  // No delay sample at all: the loop never got to run its 10 ms timer in the whole interval.
+  const starved = lag.count === 0;
   const sample = {
     time: now,
     cpuMs: (cpu.user + cpu.system) / 1000,
-    intervalMs: now - lastSample,
+    intervalMs,
     elu: elu.utilization,
-    lagP50: lag.percentile(50) / 1e6,
-    lagP99: lag.percentile(99) / 1e6,
-    lagMax: lag.max / 1e6,
+    lagP50: starved ? intervalMs : lag.percentile(50) / 1e6,
+    lagP99: starved ? intervalMs : lag.percentile(99) / 1e6,
+    lagMax: starved ? intervalMs : lag.max / 1e6,
     nodes: hosted.length,
     rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
   };
