@@ -13,8 +13,8 @@ import type { Multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
 import type { BanList } from "./ban-list.js";
 import { type GossipMetrics, gossipsubOptions } from "./gossip.js";
-import { InboundGate } from "./inbound-gate.js";
 import type { GossipStats } from "./gossip-stats.js";
+import { InboundGate } from "./inbound-gate.js";
 import type { PeerScores } from "./peer-scores.js";
 
 /** What the libp2p node is built from; the P2PNode owns the ban list and scores it consults. */
