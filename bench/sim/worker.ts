@@ -66,6 +66,9 @@ async function startNode(spec: NodeSpec, config: WorkerInit): Promise<Hosted> {
   const protocols = chainProtocols(genesis.chainId);
   const bytes: ByteCounters = { in: 0, out: 0 };
   const gossip = new GossipCounters({
+    // Blocks travel compact (header and transaction ids) and, to peers without it, whole: one
+    // count of block messages either way.
+    [protocols.compactBlockTopic]: BLOCK_LABEL,
     [protocols.blockTopic]: BLOCK_LABEL,
     [protocols.txTopic]: "tx",
     [protocols.evidenceTopic]: "evidence",
