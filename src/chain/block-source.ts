@@ -21,6 +21,12 @@ export class BlockSource implements HeaderReader {
     this.headers.set(block.hashHex, block.header);
   }
 
+  /** Forgets a block the chain deleted (a pruned side block). */
+  forget(hash: string): void {
+    this.blocks.delete(hash);
+    this.headers.delete(hash);
+  }
+
   /** A stored block, synchronously; undefined when it is not stored. */
   block(hash: string): Block | undefined {
     const cached = this.blocks.get(hash);

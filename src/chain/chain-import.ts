@@ -5,6 +5,7 @@ import { isValidationError, type RejectCode, reject } from "../core/errors.js";
 import { makeEvidence } from "../core/evidence.js";
 import type { LedgerParams } from "../core/state.js";
 import type { Transaction } from "../core/transaction.js";
+import type { StoreBatch } from "../store/batch.js";
 import type { BlockInfo } from "../store/codec.js";
 import type { ChainStore } from "../store/store.js";
 import type { HeadState } from "./account-state.js";
@@ -387,7 +388,15 @@ export class BlockImporter {
         `block ${imported.hashHex} builds on an invalid block: ${e.message}`,
       );
     }
+    const tipHeight = path.fork.height + path.apply.length;
+    const pruned = await this.pruneSideBranches(prepared.batch, path, tipHeight);
     await prepared.batch.write();
+    for (const hash of pruned) {
+      this.deps.blocks.forget(hash);
+      this.deps.orphans.dropDescendants(hash);
+    }
+    if (pruned.length > 0)
+      this.deps.log.debug({ blocks: pruned.length }, "side branches below finality pruned");
     this.deps.tree.forget(prepared.deletedNodes);
     this.deps.state.commit(prepared.delta);
     this.deps.snapshots.remember(prepared.snapshots);
@@ -435,6 +444,51 @@ export class BlockImporter {
     for (const { block, slashings: list } of slashings)
       for (const slashing of list) this.deps.emit("slashing", { block, slashing });
     this.deps.emit("head", { head: imported, applied, reverted: path.revert });
+  }
+
+  /**
+   * Adds to a connection's batch the deletion of every side branch that the move of the head to
+   * `tipHeight` puts below finality: for each height that becomes final, the stored children of
+   * the main block below it other than the main block, and all their descendants. No branch that
+   * leaves the main chain there can ever be chosen (findFork refuses it), so they would only
+   * take disk: side blocks that passed every header rule and the lottery (a staked forger's
+   * second block for a slot, a lost race, a reorganised-away branch) are kept while they could
+   * still matter and no longer. In the same batch as the head, so a crash leaves neither half.
+   * Returns the pruned hashes.
+   */
+  private async pruneSideBranches(
+    batch: StoreBatch,
+    path: ChainPath,
+    tipHeight: number,
+  ): Promise<string[]> {
+    const { store, engine } = this.deps;
+    const oldFinal = this.finalizedHeight;
+    const newFinal = Math.max(0, tipHeight - engine.finalityDepth);
+    const mainAt = (h: number): string | undefined =>
+      h > path.fork.height
+        ? path.apply[h - path.fork.height - 1]?.block.hashHex
+        : store.mainHash(h);
+    const pruned: string[] = [];
+    for (let h = Math.max(1, oldFinal + 1); h <= newFinal; h++) {
+      const parent = mainAt(h - 1);
+      const kept = mainAt(h);
+      if (parent === undefined || kept === undefined) continue;
+      const pending = (await store.children(parent)).filter((child) => child !== kept);
+      for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+        const header = this.deps.blocks.getHeader(next);
+        const info = store.blockInfo(next);
+        if (!header || !info) continue;
+        const slot = engine.productionSlot(header);
+        batch.deleteBlock(
+          next,
+          info.parentHash,
+          slot === undefined ? undefined : { slot, forger: header.forger },
+        );
+        pruned.push(next);
+        pending.push(...(await store.children(next)));
+      }
+    }
+    return pruned;
   }
 
   /** Marks a stored block and every stored descendant invalid, in one batch. */

@@ -76,6 +76,21 @@ export class StoreBatch {
     return this.put(childKey(block.header.previousHash, block.hash), EMPTY);
   }
 
+  /**
+   * Deletes a side block for good (its branch fell below finality): its bytes, info, link from
+   * the parent, its slot-and-forger index (PoS) and its snapshot record.
+   */
+  deleteBlock(
+    hashHex: string,
+    parentHash: Uint8Array,
+    forged?: { slot: number; forger: Uint8Array },
+  ): this {
+    const hash = hashBytes(hashHex);
+    this.del(blockKey(hash)).del(infoKey(hash)).del(childKey(parentHash, hash));
+    if (forged) this.del(forgedKey(forged.slot, forged.forger, hash));
+    return this.del(snapshotKey(hash));
+  }
+
   /** Indexes a stored block under its slot and forger (PoS: the bound on equivocation). */
   indexForged(slot: number, forger: Uint8Array, hash: Uint8Array): this {
     return this.put(forgedKey(slot, forger, hash), EMPTY);

@@ -122,3 +122,73 @@ describe("equivocation: blocks of one forger for one slot", () => {
     expect(chain.getHeader(child.hashHex)).toBeDefined();
   });
 });
+
+describe("side branches are pruned once they fall below finality", () => {
+  it("a lost branch, an equivocation and a reorganised-away branch leave the disk; the store equals a replay", async () => {
+    const { model, chain, dir, genesis } = await setup(4);
+    const main = model.extend(model.genesisBlock, 3);
+    for (const b of main) await chain.importBlock(b);
+    // A branch of two off main[0] (a lost race), and a second block of one forger for a slot
+    // off main[1] (an equivocation: it stays stored as evidence while it can matter).
+    const lost = model.extend(main[0]!, 2, () => [], { minSlot: 40 });
+    for (const b of lost) expect((await chain.importBlock(b)).status).toBe("side");
+    const twin = model.child(main[1]!, [tx(alice, 0, { amount: 7n })], { minSlot: 60 });
+    expect((await chain.importBlock(twin)).status).toBe("side");
+    // A branch off main[2] that becomes the main chain: main[2]'s old child is reverted.
+    const oldTip = model.child(main[2]!, [], { minSlot: 80 });
+    expect((await chain.importBlock(oldTip)).status).toBe("head");
+    const winner = model.extend(main[2]!, 2, () => [], { minSlot: 90 });
+    for (const b of winner) await chain.importBlock(b);
+    expect(chain.head.hashHex).toBe(winner[1]!.hashHex);
+    const sides = [...lost, twin, oldTip];
+    // Head at 5, finalized 1: a branch may still leave main[0], so nothing is pruned yet.
+    expect(chain.finalizedHeight).toBe(1);
+    expect(sides.every((b) => chain.hasBlock(b.hashHex))).toBe(true);
+    // Head at 6, finalized 2 (main[1]): the branch off main[0] is gone, the others are not.
+    const more = model.extend(winner[1]!, 3);
+    await chain.importBlock(more[0]!);
+    expect(chain.finalizedHeight).toBe(2);
+    expect(lost.some((b) => chain.hasBlock(b.hashHex))).toBe(false);
+    expect(chain.hasBlock(twin.hashHex)).toBe(true);
+    expect(chain.hasBlock(oldTip.hashHex)).toBe(true);
+    // Head at 8, finalized 4: every side branch has left the disk.
+    for (const b of more.slice(1)) await chain.importBlock(b);
+    expect(chain.finalizedHeight).toBe(4);
+    for (const b of sides) {
+      expect(chain.hasBlock(b.hashHex)).toBe(false);
+      expect(chain.getHeader(b.hashHex)).toBeUndefined();
+    }
+    // A block built on a pruned one can only join below finality: refused, nothing stored.
+    const late = model.child(lost[1]!, [], { minSlot: 200 });
+    expect(await rejectionCode(chain.importBlock(late))).toBe("BelowFinality");
+    expect(chain.hasBlock(late.hashHex)).toBe(false);
+    await chain.close();
+    // No side block below finality, no link, index or snapshot record left behind.
+    const report = await checkStoreByReplay(dir, genesis);
+    expect(report.headHash).toBe(more[2]!.hashHex);
+    expect(report.sideBlocks).toBe(0);
+  });
+
+  it("the pruning is written with the head: a reopened store has neither the side block nor a dangling index", async () => {
+    const { model, chain, dir, genesis } = await setup(2);
+    const main = model.extend(model.genesisBlock, 2);
+    for (const b of main) await chain.importBlock(b);
+    const side = model.extend(main[0]!, 1, () => [], { minSlot: 40 });
+    for (const b of side) expect((await chain.importBlock(b)).status).toBe("side");
+    // Height 1 final: a branch may still leave main[0]. Height 2 final: the side block is
+    // pruned in the same write that moves the head.
+    const next = model.extend(main[1]!, 2, () => [], { minSlot: 50 });
+    await chain.importBlock(next[0]!);
+    expect(chain.finalizedHeight).toBe(1);
+    expect(chain.hasBlock(side[0]!.hashHex)).toBe(true);
+    await chain.importBlock(next[1]!);
+    expect(chain.finalizedHeight).toBe(2);
+    expect(chain.hasBlock(side[0]!.hashHex)).toBe(false);
+    await chain.close();
+    const reopened = await openChain(dir, genesis);
+    expect(reopened.head.hashHex).toBe(next[1]!.hashHex);
+    expect(reopened.hasBlock(side[0]!.hashHex)).toBe(false);
+    await reopened.close();
+    expect((await checkStoreByReplay(dir, genesis)).sideBlocks).toBe(0);
+  });
+});

@@ -239,6 +239,19 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
     const infos = await store.hashesOf("info");
     if (infos.length !== blocks.size || infos.some((h) => !blocks.has(h)))
       fail("stored blocks and block infos differ");
+    // Side branches are pruned once they fall below finality (chain-import.ts).
+    for (const hash of blocks) {
+      if (mainHashes.has(hash)) continue;
+      const info = store.blockInfo(hash);
+      if (info && info.height <= keptFrom)
+        fail(`side block ${hash} at height ${info.height} is kept below finality (${keptFrom})`);
+      if (info && !blocks.has(toHex(info.parentHash)))
+        fail(`side block ${hash} is stored without its parent`);
+    }
+    if ((await store.tableSize("child")) !== blocks.size)
+      fail("links from parents to children (genesis: from zero) differ from the stored blocks");
+    if (genesis.consensus.type === "pos" && (await store.tableSize("forged")) !== blocks.size - 1)
+      fail("the slot-and-forger index differs from the stored blocks");
     for (const hash of await store.hashesOf("snapshot")) {
       if (!blocks.has(hash)) fail(`validators recorded for ${hash}, which is not stored`);
       const id = store.snapshotSetId(hash)!;
