@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { verify } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +12,8 @@ import {
   transactionSigningBytes,
   transactionToJson,
 } from "../src/core/transaction.js";
+import { postJson, writeIngestGenesis } from "./http.js";
+import { processCpuSeconds } from "./network.js";
 import { median, rate, round } from "./raw.js";
 
 const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -57,30 +59,6 @@ async function startNode(
 }
 
 /** User plus system CPU seconds of a process (Linux /proc). */
-function processCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-}
-
-function post(agent: Agent, url: string, body: string, path = "/v1/transactions"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}${path}`,
-      {
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 async function residentBytes(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const m = /lotchain_process_resident_memory_bytes (\d+)/.exec(text);
@@ -99,18 +77,10 @@ export async function run(): Promise<Record<string, number>> {
   );
   const dir = mkdtempSync(join(tmpdir(), "lotchain-bench-api-"));
   const genesis = join(dir, "genesis.json");
-  writeFileSync(
+  writeIngestGenesis(
     genesis,
-    JSON.stringify({
-      chainId: CHAIN,
-      timestamp: Date.now(),
-      consensus: { type: "pos", slotMs: 1000, finalityDepth: 64 },
-      alloc: Object.fromEntries(senders.map((s) => [s.address, "1000000000"])),
-      validators: { [senders[0]!.address]: "1" },
-      exchange: [],
-      blockReward: "0",
-      minFee: "1",
-    }),
+    CHAIN,
+    senders.map((s) => s.address),
   );
   const txs = [];
   for (let n = 0; n < PER_SENDER; n++)
@@ -158,7 +128,7 @@ export async function run(): Promise<Record<string, number>> {
       Array.from({ length: concurrency }, async () => {
         while (next < bodies.length) {
           const body = bodies[next++]!;
-          if ((await post(agent, url, body)) === 202) accepted++;
+          if ((await postJson(agent, `${url}/v1/transactions`, body)).status === 202) accepted++;
         }
       }),
     );
@@ -175,7 +145,7 @@ export async function run(): Promise<Record<string, number>> {
       Array.from({ length: concurrency }, async () => {
         while (sent < bodies.length) {
           const body = bodies[sent++]!;
-          if ((await post(agent, url, body, "/v1/no-such-route")) === 404) notFound++;
+          if ((await postJson(agent, `${url}/v1/no-such-route`, body)).status === 404) notFound++;
         }
       }),
     );

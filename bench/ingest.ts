@@ -1,10 +1,11 @@
 import { verify } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent } from "node:http";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { keyPairFromSeed, publicKeyObject } from "../src/core/keys.js";
 import { transactionFromJson, transactionSigningBytes } from "../src/core/transaction.js";
+import { postJson, writeIngestGenesis } from "./http.js";
 import { signRange } from "./net-sign-worker.js";
 import {
   eventLoopLag,
@@ -81,29 +82,6 @@ async function metric(url: string, name: string): Promise<number> {
   return sum;
 }
 
-function post(agent: Agent, url: string, body: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 /** Runs `concurrency` workers over `bodies`; returns how many transfers were refused. */
 async function offer(
   url: string,
@@ -117,7 +95,8 @@ async function offer(
   try {
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (next < bodies.length) refused += refusedIn(await post(agent, url, bodies[next++]!));
+        while (next < bodies.length)
+          refused += refusedIn(await postJson(agent, url, bodies[next++]!));
       }),
     );
   } finally {
@@ -211,18 +190,10 @@ export async function run(): Promise<Record<string, number>> {
   try {
     const genesis = join(dir, "genesis.json");
     const keys = seeds.map((seed) => keyPairFromSeed(seed));
-    writeFileSync(
+    writeIngestGenesis(
       genesis,
-      JSON.stringify({
-        chainId: CHAIN,
-        timestamp: Date.now(),
-        consensus: { type: "pos", slotMs: 1000, finalityDepth: 64 },
-        alloc: Object.fromEntries(keys.map((k) => [k.address, "1000000000"])),
-        validators: { [keys[0]!.address]: "1" },
-        exchange: [],
-        blockReward: "0",
-        minFee: "1",
-      }),
+      CHAIN,
+      keys.map((k) => k.address),
     );
     const raw = [rateAndCpu(1000, rawVerify)];
     const samples = new Map<Mode, Sample[]>(MODES.map((m) => [m, []]));

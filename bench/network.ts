@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { verify } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, get, request } from "node:http";
+import { Agent, get } from "node:http";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,7 @@ import {
   transactionSigningBytes,
   transactionToJson,
 } from "../src/core/transaction.js";
+import { postJson } from "./http.js";
 import type { SignedRange, SignJob } from "./net-sign-worker.js";
 import { median, rateAndCpu, round } from "./raw.js";
 
@@ -321,29 +322,6 @@ interface Load {
   retries: number;
 }
 
-function post(agent: Agent, url: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/v1/transactions`,
-      {
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
 function errorCode(body: string): string {
   try {
     return String((JSON.parse(body) as { error?: unknown }).error ?? "unknown");
@@ -371,13 +349,13 @@ async function drive(load: Load, lanes: Lane[], perSecond: number, stopAt: numbe
       load.submitted[k] = clock();
       for (;;) {
         const sent = clock();
-        const res = await post(lane.agent, lane.url, load.bodies[k]!);
+        const res = await postJson(lane.agent, `${lane.url}/v1/transactions`, load.bodies[k]!);
         if (res.status === 202) {
           load.acks.push([sent, clock() - sent]);
           load.accepted.add(load.ids[k]!);
           break;
         }
-        const code = res.status === 429 ? "RateLimited" : errorCode(res.body);
+        const code = res.status === 429 ? "RateLimited" : errorCode(res.text);
         if (code === "MempoolFull" || code === "RateLimited" || code === "SenderLimit") {
           load.retries++;
           await sleep(RETRY_MS);
@@ -455,7 +433,7 @@ async function sequentialPhase(
   try {
     for (const body of bodies) {
       const sent = clock();
-      const res = await post(agent, url, body);
+      const res = await postJson(agent, `${url}/v1/transactions`, body);
       acks.push(clock() - sent);
       if (res.status !== 202) refused++;
     }
