@@ -225,6 +225,9 @@ class BlockTap {
   /** per node: ids of the transactions in blocks it applied */
   readonly applied: Set<string>[] = [];
   readonly reorgTimes: number[] = [];
+  /** per node: when its stream ended before close() (NaN: never); the node dropped the tap */
+  readonly lostAt: number[] = [];
+  private closing = false;
   private readonly requests: ReturnType<typeof get>[] = [];
 
   async open(urls: string[]): Promise<void> {
@@ -232,11 +235,16 @@ class BlockTap {
   }
 
   close(): void {
+    this.closing = true;
     for (const req of this.requests) req.destroy();
   }
 
   private listen(url: string, node: number): Promise<void> {
     this.applied[node] = new Set();
+    this.lostAt[node] = Number.NaN;
+    const lost = () => {
+      if (!this.closing && Number.isNaN(this.lostAt[node]!)) this.lostAt[node] = clock();
+    };
     return new Promise((resolve, reject) => {
       const req = get(`${url}/v1/events?types=block,reorg`, (res) => {
         if (res.statusCode !== 200) return reject(new Error(`events: ${res.statusCode}`));
@@ -257,7 +265,9 @@ class BlockTap {
             scanned = 0;
           }
         });
-        res.on("error", () => undefined);
+        res.on("error", lost);
+        res.on("end", lost);
+        res.on("close", lost);
         resolve();
       });
       req.on("error", reject);
@@ -846,6 +856,17 @@ export async function run(): Promise<Record<string, number>> {
       ...phaseFigures("net.sat", load, tap, final, sat, limits),
       ...(steady ? phaseFigures("net.steady", load, tap, final, steady, limits) : {}),
       ...(sequential ?? {}),
+      // Block streams a node ended before the harness closed them (it drops a client whose
+      // unread events pass its buffer limit): blocks that node applied after are not seen, so
+      // the phases' figures after that moment are not sound; the seconds after the sat phase's
+      // window start when the first ended (NaN: none did).
+      "net.tapStreamsLost": tap.lostAt.filter((t) => !Number.isNaN(t)).length,
+      "net.tapFirstLostSecondsAfterSatStart": round(
+        (Math.min(...tap.lostAt.map((t) => (Number.isNaN(t) ? Number.POSITIVE_INFINITY : t))) -
+          sat.start) /
+          1000,
+        1,
+      ),
       "net.headsAgree": new Set(heads.map((h) => h.headHash)).size === 1 ? 1 : 0,
       "net.notDrained": [...load.accepted].filter((id) => !final.blockOf.has(id)).length,
       "net.retriesMempoolFull": load.retries,

@@ -37,12 +37,32 @@ export function registerEventRoutes(app: FastifyInstance, node: NodeApi, limits:
     forget(res);
     res.destroy();
   };
+  /**
+   * What each stream had left unread when this turn of the event loop wrote its first frame. A
+   * client is judged by that, not by the frames of the turn itself: a reorganisation applies its
+   * blocks in one turn, and a client reading as fast as it can has had no chance to read them
+   * (three blocks of a thousand transactions are more than the limit; judged frame by frame, it
+   * was dropped at the third). What waits for a client is then at most the limit plus one turn's
+   * frames, and those are shared by every client.
+   */
+  let turnBacklog: Map<ServerResponse, number> | undefined;
   const broadcast = (event: EventType, data: () => unknown) => {
     if (wanting.get(event) === 0) return;
     const frame = Buffer.from(`event: ${event}\ndata: ${JSON.stringify(data())}\n\n`);
+    if (!turnBacklog) {
+      turnBacklog = new Map();
+      setImmediate(() => {
+        turnBacklog = undefined;
+      });
+    }
     for (const [res, types] of clients) {
       if (!types.has(event)) continue;
-      if (res.writableLength > limits.eventBufferBytes) drop(res);
+      let unread = turnBacklog.get(res);
+      if (unread === undefined) {
+        unread = res.writableLength;
+        turnBacklog.set(res, unread);
+      }
+      if (unread > limits.eventBufferBytes) drop(res);
       else res.write(frame);
     }
   };
