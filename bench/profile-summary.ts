@@ -6,7 +6,7 @@ import { join } from "node:path";
  * event loop and each worker), in microseconds of self time per transaction, by category.
  *
  *   node dist/bench/profile-summary.js <profile dir> <transactions> [--window REGEX] [--top N]
- *     [--json]
+ *     [--scale MICROS] [--stages] [--json]
  *
  * Each sample's time is charged to the function on top of the stack, and the function to a
  * category by its script URL and name (the first rule that matches). Idle time is left out;
@@ -87,6 +87,64 @@ function categoryOf(url: string, name: string): string {
   return "other";
 }
 
+/**
+ * Stages of a node's work (--stages): a sample goes to the stage of the first frame, from the
+ * top of its stack down, that a rule claims, so that a hash computed for the state tree counts
+ * as state tree and a JSON.parse under a route handler as HTTP. Rules in order: the first that
+ * matches a frame wins. Shared helpers (canonical CBOR, hashes, hex, keys) are claimed by no rule:
+ * their callers' stages get them.
+ */
+const STAGES: [string, (url: string, name: string) => boolean][] = [
+  ["idle", (_u, n) => n === "(idle)"],
+  ["garbage collection", (_u, n) => n === "(garbage collector)"],
+  [
+    "signature verification (pool, cache)",
+    (u) =>
+      /\/src\/chain\/(verify-worker|verify-pool|signatures)\.|node:internal\/crypto\/sig/.test(u),
+  ],
+  [
+    "LevelDB (store, codec)",
+    (u) => /classic-level|abstract-level|level-transcoder|\/src\/store\//.test(u),
+  ],
+  ["state tree", (u) => /\/src\/core\/smt\.|\/src\/chain\/state-tree\./.test(u)],
+  ["mempool", (u) => u.includes("/src/chain/mempool")],
+  [
+    "block import and production (checks, state transition, consensus)",
+    (u) =>
+      /\/src\/chain\/(chain-import|chain|block-checks|connect|fork-choice|account-state|snapshots|orphan-pool)\.|\/src\/core\/state\.|\/src\/consensus\//.test(
+        u,
+      ),
+  ],
+  [
+    "decoding, encoding, ids",
+    (u) => /\/src\/core\/(transaction|block|header)\.|\/src\/net\/(wire|compact-block)\./.test(u),
+  ],
+  [
+    "HTTP API",
+    (u) =>
+      /\/src\/api\/|fastify|find-my-way|avvio|secure-json-parse|fast-json-stringify|ajv|fast-querystring|node:_http|node:http/.test(
+        u,
+      ),
+  ],
+  [
+    "libp2p receive and relay",
+    (u) =>
+      /libp2p|yamux|noise|gossipsub|chacha|poly1305|protons|uint8arraylist|it-|multiformats|\/src\/net\//.test(
+        u,
+      ),
+  ],
+  ["metrics and logs", (u) => /prom-client|pino/.test(u)],
+  ["node (admission, events)", (u) => u.includes("/src/node/")],
+];
+
+function stageOf(frames: ProfileNode["callFrame"][]): string {
+  for (const f of frames)
+    for (const [stage, test] of STAGES) if (test(f.url, f.functionName)) return stage;
+  return frames[0]?.functionName === "(program)"
+    ? "V8 and native (program)"
+    : "other (streams, timers, builtins)";
+}
+
 export interface ProfileSummary {
   /** self microseconds by category, summed over every profile (thread) */
   byCategory: Map<string, number>;
@@ -100,13 +158,29 @@ export interface ProfileSummary {
  * `window`: a pattern of script URLs; in each profile where some sample's top frame matches, only
  * the samples from the first such to the last count (the node's start-up and stop are left out).
  */
-export function summarize(dir: string, window?: RegExp): ProfileSummary {
+export function summarize(dir: string, window?: RegExp, stages = false): ProfileSummary {
   const byCategory = new Map<string, number>();
   const byFunction = new Map<string, number>();
   const threads: ProfileSummary["threads"] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
     const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as Profile;
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parents = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parents.set(c, n.id);
+    const stageMemo = new Map<number, string>();
+    const stageOfSample = (id: number): string => {
+      let stage = stageMemo.get(id);
+      if (stage === undefined) {
+        const frames: ProfileNode["callFrame"][] = [];
+        for (let at: number | undefined = id; at !== undefined; at = parents.get(at))
+          frames.push(nodes.get(at)!.callFrame);
+        stage = stageOf(frames);
+        stageMemo.set(id, stage);
+      }
+      return stage;
+    };
+    // V8 names a worker thread's profile <pid>.<thread>.<seq>: thread 0 is the event loop.
+    const thread = /\.0\.\d+\.cpuprofile$/.test(file) ? "event loop" : "workers";
     let first = 0;
     let last = profile.samples.length - 1;
     if (window) {
@@ -125,8 +199,10 @@ export function summarize(dir: string, window?: RegExp): ProfileSummary {
       const node = nodes.get(profile.samples[i]!)!;
       const micros = profile.timeDeltas[i] ?? 0;
       const { functionName, url, lineNumber } = node.callFrame;
-      const category = categoryOf(url, functionName);
-      if (category === "idle") continue;
+      const category = stages
+        ? `${thread}: ${stageOfSample(profile.samples[i]!)}`
+        : categoryOf(url, functionName);
+      if (category === "idle" || category.endsWith(": idle")) continue;
       busy += micros;
       byCategory.set(category, (byCategory.get(category) ?? 0) + micros);
       const key = `${functionName || "(anonymous)"} ${url.replace(/^.*node_modules\//, "")}:${lineNumber + 1}`;
@@ -141,7 +217,7 @@ function main(): void {
   const [dir, txArg] = process.argv.slice(2);
   if (!dir || !txArg) {
     console.error(
-      "usage: profile-summary <profile dir> <transactions> [--window URL-REGEX] [--scale MICROS] [--top N] [--json]",
+      "usage: profile-summary <profile dir> <transactions> [--window URL-REGEX] [--scale MICROS] [--stages] [--top N] [--json]",
     );
     process.exit(1);
   }
@@ -155,7 +231,9 @@ function main(): void {
   const transactions = Number(txArg);
   const topArg = process.argv.indexOf("--top");
   const top = topArg > 0 ? Number(process.argv[topArg + 1]) : 25;
-  const s = summarize(dir, window);
+  // --stages: by stage of the node's work (the stack's first claimed frame), event loop and
+  // worker threads apart, instead of by the self time's package.
+  const s = summarize(dir, window, process.argv.includes("--stages"));
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
   const total = [...s.byCategory.values()].reduce((a, b) => a + b, 0);
   const perTx = (micros: number) =>
@@ -176,7 +254,11 @@ function main(): void {
     console.log(
       `  ${t.file}: ${perTx(t.busyMicros)} µs/tx busy, ${(t.wallMicros / 1e6).toFixed(1)} s profiled`,
     );
-  console.log("\nby category (µs per transaction, self time):");
+  console.log(
+    process.argv.includes("--stages")
+      ? "\nby thread and stage (µs per transaction):"
+      : "\nby category (µs per transaction, self time):",
+  );
   for (const [k, v] of sorted(s.byCategory))
     console.log(`  ${perTx(v).toFixed(1).padStart(7)}  ${k}`);
   console.log(`\ntop ${top} functions (µs per transaction, self time):`);

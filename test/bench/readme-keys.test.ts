@@ -15,7 +15,7 @@ describe("the README's benchmark figures", () => {
     const section = readme.slice(readme.indexOf("## Benchmarks"), readme.indexOf("## Layout"));
     const keys = [
       ...section.matchAll(
-        /`((?:core|mempool|lottery|vrf|state|pow|import|api|net)\.[A-Za-z0-9.*]+)`/g,
+        /`((?:core|mempool|lottery|vrf|state|pow|import|api|ingest|net)\.[A-Za-z0-9.*]+)`/g,
       ),
     ].map((m) => m[1]!);
     expect(keys.length).toBeGreaterThanOrEqual(40);
