@@ -50,7 +50,8 @@ import { median, rateAndCpu, round } from "./raw.js";
  * LOTCHAIN_BENCH_NET_CONCURRENCY (requests in flight per node, 4), LOTCHAIN_BENCH_NET_WINDOW_MS
  * (20000), LOTCHAIN_BENCH_NET_STEADY (the steady phase's share of sat's throughput, 0.6; 0 skips
  * it), LOTCHAIN_BENCH_NODE_FLAGS (node flags for the node processes, e.g.
- * "--cpu-prof --cpu-prof-dir=/tmp/prof").
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof"), LOTCHAIN_BENCH_NET_NODE_ARGS (`lotchain node` arguments
+ * for the devnet's nodes, e.g. "--verify-threads 0").
  */
 
 const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -69,6 +70,8 @@ const SEQUENTIAL = env("LOTCHAIN_BENCH_NET_SEQUENTIAL", 500);
 /** Senders of the sequential phase: consecutive transfers come from different ones. */
 const SEQUENTIAL_SENDERS = 50;
 const NODE_FLAGS = (process.env.LOTCHAIN_BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f);
+/** Extra `lotchain node` arguments for the devnet's nodes (e.g. "--verify-threads 0"). */
+const NET_NODE_ARGS = (process.env.LOTCHAIN_BENCH_NET_NODE_ARGS ?? "").split(" ").filter((a) => a);
 const SAT_WARMUP_MS = 5_000;
 const STEADY_WARMUP_MS = 3_000;
 /** How long the pools may take to empty after a phase (everything accepted gets included). */
@@ -729,7 +732,15 @@ export async function run(): Promise<Record<string, number>> {
     const nodeArgs = (i: number) => {
       const keyFile = join(dir, `validator${i + 1}.pem`);
       writeKeyFile(keyFile, validators[i]!);
-      return ["--genesis", genesis, "--key", keyFile, "--data-dir", join(dir, `node${i + 1}`)];
+      return [
+        "--genesis",
+        genesis,
+        "--key",
+        keyFile,
+        "--data-dir",
+        join(dir, `node${i + 1}`),
+        ...NET_NODE_ARGS,
+      ];
     };
     nodes.push(await startNode(dir, nodeArgs(0)));
     const first = await getJson<Status>(`${nodes[0]!.url}/v1/status`);
