@@ -335,6 +335,8 @@ export function sumCounters(counters: Iterable<NodeCounters>): Map<number, NodeC
     s.blockValid += c.blockValid;
     s.blockDuplicate += c.blockDuplicate;
     s.peers = c.peers;
+    s.blockMesh = c.blockMesh;
+    s.blockTopicPeers = c.blockTopicPeers;
     out.set(c.node, s);
   }
   return out;

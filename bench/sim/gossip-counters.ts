@@ -9,6 +9,9 @@ const KEPT = new Set([
   "gossipsub_msg_received_prevalidation_total",
   "gossipsub_msg_forward_peers_total",
   "gossipsub_idontwant_rcv_msgids_total",
+  // Gauges gossipsub sets when its metrics are collected (`collect()`), per topic string.
+  "gossipsub_mesh_peer_count",
+  "gossipsub_topic_peers_count",
 ]);
 
 /**
@@ -19,13 +22,19 @@ const KEPT = new Set([
 export class GossipCounters {
   readonly values = new Map<string, number>();
   readonly metrics: GossipMetrics;
+  readonly #collectors: (() => void)[] = [];
 
   constructor(topicLabels: Record<string, string>) {
     const values = this.values;
+    const collectors = this.#collectors;
     const gauge = (config: { name: string }) => {
       const kept = KEPT.has(config.name);
       const key = (labels?: Labels) =>
-        labels && "topic" in labels ? `${config.name}{${labels.topic}}` : config.name;
+        labels && "topic" in labels
+          ? `${config.name}{${labels.topic}}`
+          : labels && "topicStr" in labels
+            ? `${config.name}{${labels.topicStr}}`
+            : config.name;
       const add = (a?: Labels | number, b?: number, set = false) => {
         if (!kept) return;
         const labels = typeof a === "object" ? a : undefined;
@@ -36,7 +45,7 @@ export class GossipCounters {
       return {
         inc: (a?: Labels | number, b?: number) => add(a, b),
         set: (a: Labels | number, b?: number) => add(a, b, true),
-        addCollect: () => {},
+        addCollect: (collect: () => void) => collectors.push(collect),
       };
     };
     const histogram = () => ({ startTimer: () => () => {}, observe: () => {}, reset: () => {} });
@@ -47,7 +56,12 @@ export class GossipCounters {
     };
   }
 
-  /** A counter of a topic (by its label), 0 when never counted. */
+  /** Has gossipsub set its gauges (mesh and topic peer counts among them) from its state now. */
+  collect(): void {
+    for (const c of this.#collectors) c();
+  }
+
+  /** A counter of a topic (by its label; gauges by topic string), 0 when never counted. */
   get(name: string, topic?: string): number {
     return this.values.get(topic === undefined ? name : `${name}{${topic}}`) ?? 0;
   }

@@ -60,6 +60,9 @@ export interface NodeCounters {
   blockValid: number;
   blockDuplicate: number;
   peers: number;
+  /** gossipsub's mesh on the (compact) block topic, and the peers subscribed to it there */
+  blockMesh: number;
+  blockTopicPeers: number;
 }
 
 export interface ProcessSample {

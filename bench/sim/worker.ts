@@ -27,6 +27,8 @@ import type {
  */
 
 const REPORT_MS = 500;
+/** Gossipsub's gauges (mesh sizes) are collected every this many reports: it computes scores. */
+const COLLECT_EVERY = 10;
 const BLOCK_LABEL = "block";
 
 interface Hosted {
@@ -34,6 +36,8 @@ interface Hosted {
   node: LotchainNode;
   bytes: ByteCounters;
   gossip: GossipCounters;
+  /** the topic blocks gossip on (compact), whose mesh the node reports */
+  blockTopic: string;
 }
 
 let init: WorkerInit | undefined;
@@ -47,6 +51,7 @@ const lag = monitorEventLoopDelay({ resolution: 10 });
 let lastCpu = process.cpuUsage();
 let lastElu = performance.eventLoopUtilization();
 let lastSample = Date.now();
+let reports = 0;
 
 let baseLogger: pino.Logger | undefined;
 function workerLogger(config: WorkerInit): pino.Logger {
@@ -128,7 +133,7 @@ async function startNode(spec: NodeSpec, config: WorkerInit): Promise<Hosted> {
   });
   const head = node.chain.head;
   heads.push([n, Date.now(), head.hashHex, head.height]);
-  return { spec, node, bytes, gossip };
+  return { spec, node, bytes, gossip, blockTopic: protocols.compactBlockTopic };
 }
 
 function report(): void {
@@ -153,6 +158,7 @@ function report(): void {
   };
   lag.reset();
   lastSample = now;
+  if (reports++ % COLLECT_EVERY === 0) for (const h of hosted) h.gossip.collect();
   send({
     type: "report",
     worker: init?.worker ?? -1,
@@ -167,6 +173,8 @@ function report(): void {
       blockValid: h.gossip.get("gossipsub_pre_validation_valid_total", BLOCK_LABEL),
       blockDuplicate: h.gossip.get("gossipsub_pre_validation_duplicate_total", BLOCK_LABEL),
       peers: h.node.network().peers.length,
+      blockMesh: h.gossip.get("gossipsub_mesh_peer_count", h.blockTopic),
+      blockTopicPeers: h.gossip.get("gossipsub_topic_peers_count", h.blockTopic),
     })),
     sample,
   });
