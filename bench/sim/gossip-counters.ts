@@ -11,7 +11,7 @@ const KEPT = new Set([
   "gossipsub_idontwant_rcv_msgids_total",
   // Gauges gossipsub sets when its metrics are collected (`collect()`), per topic string.
   "gossipsub_mesh_peer_count",
-  "gossipsub_topic_peers_count",
+  "gossipsub_topic_peer_count",
 ]);
 
 /**

@@ -174,7 +174,7 @@ function report(): void {
       blockDuplicate: h.gossip.get("gossipsub_pre_validation_duplicate_total", BLOCK_LABEL),
       peers: h.node.network().peers.length,
       blockMesh: h.gossip.get("gossipsub_mesh_peer_count", h.blockTopic),
-      blockTopicPeers: h.gossip.get("gossipsub_topic_peers_count", h.blockTopic),
+      blockTopicPeers: h.gossip.get("gossipsub_topic_peer_count", h.blockTopic),
     })),
     sample,
   });
