@@ -636,7 +636,7 @@ function analyse(c: Collected): Omit<SimResult, "workerPids"> {
     amplification: `the protocol, not the CPU (copies are counted, not timed): a node receives a block from each peer of its mesh (median ${percentile(meshes, 50)}, mean ${meshMean.toFixed(1)} peers at the end, gossipsub keeps ${gossip.Dlo ?? 4} to ${Dhi}) and from the forger, which floodPublish sends it to all its ${percentile(topicPeers, 50)} (median) subscribed peers; compact blocks of ${percentile(blockSizes, 50)} bytes are under gossipsub's 512-byte IDONTWANT threshold, so no copy is cancelled`,
     convergence: cpuBound
       ? cpuText
-      : `the protocol: reconnection across the healed cut; a node with its target of ${o.targetPeers} connections in its own half dials no one (discovery tops up only below the target, every 5 s), so the halves rejoin through dropped bootstrap peers redialled with backoff (1 s doubling to 30 s) and nodes below target, with ${notCpu}`,
+      : `the protocol's way back, not the CPU (${notCpu}): links across the healed cut return only through redials in backoff (bootstrap peers, 1 s doubling to 30 s, so up to about 8 s after a 10 s cut), since a node holding its target of ${o.targetPeers} connections in its own half dials no one; and a node that hears of the winning branch by gossip gets an orphan, which it does not relay, fetches the missing parents one by one from the relayer, and relays only the next block: the losing half switches node by node (per-node times in partition.convergenceMs)`,
   };
 
   const targets = [
@@ -727,7 +727,13 @@ function analyse(c: Collected): Omit<SimResult, "workerPids"> {
     partition: healed && {
       cutMs: times.healTime! - times.cutTime!,
       heightAtHeal: healed.height,
-      convergenceMs: { median: healed.medianMs, last: healed.lastMs },
+      convergenceMs: {
+        median: healed.medianMs,
+        p75: percentile([...healed.perNode.values()], 75),
+        p90: percentile([...healed.perNode.values()], 90),
+        last: healed.lastMs,
+        alreadyThere: [...healed.perNode.values()].filter((v) => v === 0).length,
+      },
       convergenceSlots: healed.lastMs / o.slotMs,
       deepestReorg: c.reorgRecords
         .filter(([, t]) => t >= times.healTime!)
