@@ -42,7 +42,11 @@ export class Partition {
   cut(sideOfPort: Map<number, number>): void {
     this.#sideOfPort = sideOfPort;
     this.#active = true;
-    for (const c of [...this.#connections]) if (this.#blocked(c.side, c.port)) c.abort();
+    for (const c of [...this.#connections])
+      if (this.#blocked(c.side, c.port)) {
+        this.aborted.atCut++;
+        c.abort();
+      }
   }
 
   heal(): void {
@@ -60,7 +64,19 @@ export class Partition {
     return this.#blocked(side, port);
   }
 
+  /** Connections aborted by a cut: at the cut, and later (dials that were under way at the cut). */
+  readonly aborted = { atCut: 0, late: 0 };
+
+  /**
+   * Tracks a connection this node dialled, once it is upgraded. A dial that was under way when the
+   * cut came completes after the cut's sweep: it is aborted here, or it would bridge the halves.
+   */
   track(entry: { port: number; side: number; abort: () => void }): () => void {
+    if (this.#blocked(entry.side, entry.port)) {
+      this.aborted.late++;
+      entry.abort();
+      return () => {};
+    }
     this.#connections.add(entry);
     return () => this.#connections.delete(entry);
   }

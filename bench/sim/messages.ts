@@ -78,6 +78,8 @@ export interface ProcessSample {
   lagMax: number;
   nodes: number;
   rssMiB: number;
+  /** links to the other half this process's nodes dropped at the cut, and later (see Partition) */
+  cutAborts: { atCut: number; late: number };
 }
 
 export type FromWorker =

@@ -254,7 +254,15 @@ export async function runSimulation(
   const samples: ProcessSample[] = [];
   const machine: { time: number; busy: number }[] = [];
   const errors: string[] = [];
+  // Links cut, per worker process (its counts are cumulative; a churned process restarts before
+  // the cut, so the highest count reported is the process's).
+  const cutAborts = new Map<number, { atCut: number; late: number }>();
   const onReport = (m: Extract<FromWorker, { type: "report" }>) => {
+    const seen = cutAborts.get(m.worker);
+    cutAborts.set(m.worker, {
+      atCut: Math.max(seen?.atCut ?? 0, m.sample.cutAborts.atCut),
+      late: Math.max(seen?.late ?? 0, m.sample.cutAborts.late),
+    });
     for (const r of m.blocks) blockRecords.push(r);
     for (const r of m.heads) headRecords.push(r);
     for (const r of m.reorgs) reorgRecords.push(r);
@@ -462,6 +470,11 @@ export async function runSimulation(
       churned: [...churned],
       times: { start, ready, killTime, restartTime, cutTime, healTime },
       load: { start: loadAtStart, window: loadAtWindow, end: loadAtEnd },
+      linksCut: [...cutAborts.values()].reduce(
+        (a, c) => ({ atCut: a.atCut + c.atCut, late: a.late + c.late }),
+        { atCut: 0, late: 0 },
+      ),
+      sideB: [...sideB],
     });
     return { ...result, workerPids: pids };
   } finally {
@@ -511,6 +524,9 @@ interface Collected {
     healTime?: number;
   };
   load: { start: number[]; window: number[]; end: number[] };
+  /** connections across the cut dropped at the cut, and later (dials under way at the cut) */
+  linksCut: { atCut: number; late: number };
+  sideB: number[];
 }
 
 const round = (v: number, digits = 1) =>
@@ -540,6 +556,23 @@ function analyse(c: Collected): Omit<SimResult, "workerPids"> {
     times.healTime !== undefined
       ? convergence(c.headRecords, blocks, canonical, times.healTime, allNodes)
       : undefined;
+
+  // Whether the cut held: blocks of the slots inside it that nodes of both halves stored before
+  // the heal (a link left across would carry every block to both halves).
+  let crossedCut: { blocks: number; crossed: number } | undefined;
+  if (times.cutTime !== undefined && times.healTime !== undefined) {
+    const sideB = new Set(c.sideB);
+    const inside = [...blocks.values()].filter(
+      (b) => slotStart(b.slot) >= times.cutTime! + o.slotMs && slotStart(b.slot) < times.healTime!,
+    );
+    const crossed = inside.filter((b) => {
+      const sides = new Set(
+        [...b.arrivals].filter(([, t]) => t < times.healTime!).map(([n]) => sideB.has(n)),
+      );
+      return sides.size === 2;
+    });
+    crossedCut = { blocks: inside.length, crossed: crossed.length };
+  }
 
   // Disturbed spans (churn, partition) are left out of the steady-state figures.
   const disturbed: [number, number][] = [];
@@ -726,6 +759,9 @@ function analyse(c: Collected): Omit<SimResult, "workerPids"> {
     },
     partition: healed && {
       cutMs: times.healTime! - times.cutTime!,
+      linksCut: c.linksCut,
+      blocksInsideTheCut: crossedCut?.blocks,
+      blocksThatCrossedIt: crossedCut?.crossed,
       heightAtHeal: healed.height,
       convergenceMs: {
         median: healed.medianMs,

@@ -155,6 +155,7 @@ function report(): void {
     lagMax: starved ? intervalMs : lag.max / 1e6,
     nodes: hosted.length,
     rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+    cutAborts: { ...partition.aborted },
   };
   lag.reset();
   lastSample = now;

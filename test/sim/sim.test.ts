@@ -50,7 +50,11 @@ describe("scale simulator, 20 nodes with churn and a partition", () => {
       amplification: { copiesPerMessage: number };
       bandwidth: { in: { perNodePerSlot: number }; out: { perNodePerSlot: number } };
       churn: { nodes: number; recoveryMs: { last: number | string } };
-      partition: { convergenceMs: { last: number | string } };
+      partition: {
+        convergenceMs: { last: number | string };
+        blocksInsideTheCut: number;
+        blocksThatCrossedIt: number;
+      };
       targets: { target: string; met: boolean; binds?: string }[];
     };
     expect(r.network.nodes).toBe(20);
@@ -66,6 +70,9 @@ describe("scale simulator, 20 nodes with churn and a partition", () => {
     expect(r.churn.nodes).toBe(2);
     expect(typeof r.churn.recoveryMs.last).toBe("number");
     expect(typeof r.partition.convergenceMs.last).toBe("number");
+    // The cut held: no block forged while it lasted reached both halves before the heal.
+    expect(r.partition.blocksInsideTheCut).toBeGreaterThan(0);
+    expect(r.partition.blocksThatCrossedIt).toBe(0);
     // A missed target names what binds.
     for (const t of r.targets) if (!t.met) expect(t.binds).toMatch(/CPU|protocol/);
     expect(svg.startsWith("<svg")).toBe(true);
