@@ -3,6 +3,8 @@
  * Each benchmark reports absolute rates beside a raw limit measured in the same run, and their
  * ratio: the machines are shared and noisy, so ratios are the comparable figures.
  */
+import { relaunchOnPinnedNode } from "../src/cli/runtime.js";
+
 const BENCHMARKS = [
   "validate",
   "mempool",
@@ -44,7 +46,9 @@ async function main(): Promise<void> {
   if (json) console.log(JSON.stringify(figures));
 }
 
-main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+// On an older Node (started without npm run), the devnet's nodes would inherit it.
+if (!relaunchOnPinnedNode())
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(1);
+  });

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
+import { relaunchOnPinnedNode } from "../../src/cli/runtime.js";
 import { curvesChart, modelTable, summarise } from "./model.js";
 import { DEFAULTS, runSimulation } from "./run.js";
 import { measureValidatorLimits } from "./validator-limits.js";
@@ -121,7 +122,10 @@ const program = new Command("sim")
     );
   });
 
-program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`sim: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+// Started by an older Node (`node dist/bench/sim/main.js` from a shell whose PATH finds the
+// system Node first), the workers would inherit it and libp2p would fail in every node.
+if (!relaunchOnPinnedNode())
+  program.parseAsync().catch((err: unknown) => {
+    process.stderr.write(`sim: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
