@@ -106,6 +106,12 @@ export async function validateTxBatch(
   return { verdict: "ignore", repack: admitted, known };
 }
 
+/** How long a gossiped orphan waits for its ancestor walk before it is ignored, not relayed. */
+export const ORPHAN_RELAY_WAIT_MS = 10_000;
+
+const delay = <T>(ms: number, value: T): Promise<T> =>
+  new Promise((resolve) => setTimeout(resolve, ms, value).unref());
+
 /** Imports queued or running past which gossiped blocks are dropped unread (back-pressure). */
 export const MAX_IMPORT_BACKLOG = 32;
 
@@ -119,8 +125,11 @@ export interface BlockGossipDeps {
   onHead(from: string): void;
   onImported(block: Block): void;
   onRejected(code: RejectCode): void;
-  /** The block's ancestor `missing` is not here: ask the relayer. */
-  onOrphan(from: string, block: Block, missing: string): void;
+  /**
+   * The block's ancestor `missing` is not here: ask the relayer. A promise when a walk runs for
+   * it, resolving whether the block got stored by it.
+   */
+  onOrphan(from: string, block: Block, missing: string): Promise<boolean> | undefined;
   /** The block's slot has not begun on our clock: try it again when it has. */
   onFuture(block: Block, from: string): void;
   log: Logger;
@@ -170,9 +179,15 @@ export async function importGossipBlock(
         return "accept";
       case "known":
         return "ignore";
-      case "orphan":
-        deps.onOrphan(from, block, result.missingParent!);
-        return "ignore";
+      case "orphan": {
+        // Relayed once the ancestors fetched from the relayer connect it (within a bound): a
+        // branch that reaches a node by one link (a partition heals) then travels on hop by
+        // hop, instead of every node waiting for a later block to learn of it.
+        const walk = deps.onOrphan(from, block, result.missingParent!);
+        if (walk === undefined) return "ignore";
+        const connected = await Promise.race([walk, delay(ORPHAN_RELAY_WAIT_MS, false)]);
+        return connected ? "accept" : "ignore";
+      }
     }
   } catch (e) {
     if (!isValidationError(e)) throw e;

@@ -222,20 +222,27 @@ export class Syncer {
     await Promise.all([this.#running, ...this.#walks.values()]);
   }
 
-  /** A gossiped block whose ancestor `missing` we lack, relayed by `peerId`. */
-  onOrphan(peerId: string, block: Block, missing: string): void {
-    if (this.#stopped) return;
+  /**
+   * A gossiped block whose ancestor `missing` we lack, relayed by `peerId`: its ancestors are
+   * fetched from that peer. Resolves true once the walk ended with the block stored (its branch
+   * connected), so that gossip can relay it on; undefined when no walk runs for it (far behind:
+   * range sync instead; or the peer has its share of walks running).
+   */
+  onOrphan(peerId: string, block: Block, missing: string): Promise<boolean> | undefined {
+    if (this.#stopped) return undefined;
+    const stored = () => this.#isStored(block.hashHex);
     const gap = block.header.height - this.#deps.chain.head.height;
     if (this.#target !== null || gap > this.#tuning.maxAncestorWalk) {
       // Far behind (or syncing already): range sync does it in batches.
       this.#refresh(peerId);
-      return;
+      return undefined;
     }
-    if (this.#walks.has(missing)) return;
+    const running = this.#walks.get(missing);
+    if (running) return running.then(stored);
     // Orphans cost nothing to make (any key signs one): each peer gets a couple of walks at a
     // time, so one peer's orphans cannot have this node send it requests without limit.
     const walking = this.#walksByPeer.get(peerId) ?? 0;
-    if (walking >= MAX_WALKS_PER_PEER) return;
+    if (walking >= MAX_WALKS_PER_PEER) return undefined;
     this.#walksByPeer.set(peerId, walking + 1);
     const walk = this.#walkBack(peerId, missing)
       .catch((err: unknown) => {
@@ -249,6 +256,7 @@ export class Syncer {
         else this.#walksByPeer.delete(peerId);
       });
     this.#walks.set(missing, walk);
+    return walk.then(stored);
   }
 
   async #walkBack(peerId: string, first: string): Promise<void> {

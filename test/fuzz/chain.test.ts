@@ -271,7 +271,7 @@ describe("fuzz: the ledger under hostile gossip", () => {
       onHead: () => {},
       onImported: () => {},
       onRejected: () => {},
-      onOrphan: () => {},
+      onOrphan: () => undefined,
       onFuture: () => {},
       log: silent,
     };

@@ -100,6 +100,37 @@ describe("chain network: gossip and status", () => {
     expect(logged(b, "syncing from a peer with a better chain")).toHaveLength(0);
   });
 
+  it("an orphan is relayed on once its parents connect it: a branch crosses a line of nodes", async () => {
+    const model = new BlockTreeModel(genesis);
+    const quiet = { statusIntervalMs: 60_000 }; // no periodic status: only the orphan path
+    const a = await net.node(genesis, { options: quiet });
+    const b = await net.node(genesis, { bootstrap: [a], options: quiet });
+    const c = await net.node(genesis, { bootstrap: [b], options: quiet });
+    // A line A - B - C: A and C never meet, so what C learns comes through B.
+    a.net.ban(c.net.peerId, 600_000);
+    c.net.ban(a.net.peerId, 600_000);
+    await waitFor("meshes A-B and B-C", () => {
+      const ofB = b.net.gossipPeers().block;
+      return (
+        ofB.includes(a.net.peerId) &&
+        ofB.includes(c.net.peerId) &&
+        c.net.gossipPeers().block.includes(b.net.peerId)
+      );
+    });
+    await waitFor("handshakes", () => knows(b, a) && knows(b, c) && knows(c, b));
+
+    // A branch of four blocks that only A stores; A gossips its tip. B lacks its parents: it
+    // fetches them from A, and then relays the tip to C, which fetches them from B.
+    const blocks = model.extend(model.genesisBlock, 4);
+    for (const block of blocks) await a.chain.importBlock(block);
+    const tip = blocks[3]!;
+    await a.net.publishBlock(tip);
+    await waitFor("C reached the tip", () => c.chain.head.hashHex === tip.hashHex, 10_000);
+    expect(isPeer(c, a.net)).toBe(false);
+    expect(logged(c, "fetched the missing parents of a gossiped block")).toHaveLength(1);
+    expect(logged(c, "syncing from a peer with a better chain")).toHaveLength(0);
+  });
+
   it("orphans from one peer start at most a couple of parent fetches from it at a time", async () => {
     const model = new BlockTreeModel(genesis);
     const a = await net.node(genesis, { options: { statusIntervalMs: 60_000 } });
