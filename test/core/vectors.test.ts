@@ -8,7 +8,6 @@ import {
   verifyBlockSignature,
 } from "../../src/core/block.js";
 import { parseHex, toHex } from "../../src/core/bytes.js";
-import { isValidationError } from "../../src/core/errors.js";
 import { keyPairFromSeed, parseAddress } from "../../src/core/keys.js";
 import { merkleRoot } from "../../src/core/merkle.js";
 import {
@@ -19,6 +18,7 @@ import {
   transactionToJson,
   verifyTransactionSignature,
 } from "../../src/core/transaction.js";
+import { codeOf } from "../helpers/ledger.js";
 
 // Written by test/core/write-vectors.ts; test/vectors/check_vectors.py recomputes every value
 // with its own implementation of the formats (test/vectors/README.md).
@@ -26,16 +26,6 @@ const read = (name: string) =>
   JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), "utf8"));
 const vectors = read("encoding.json");
 const invalid = read("invalid.json");
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-    return "none";
-  } catch (e) {
-    if (isValidationError(e)) return e.code;
-    throw e;
-  }
-};
 
 describe("encoding vectors (test/vectors/encoding.json)", () => {
   const keys = vectors.keys.map((k: { seed: string }) => keyPairFromSeed(parseHex(k.seed, 32)!));

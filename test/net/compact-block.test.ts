@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { makeBlock } from "../../src/core/block.js";
 import { encodeCanonical } from "../../src/core/encoding.js";
-import { isValidationError } from "../../src/core/errors.js";
 import {
   completeBlock,
   decodeBlockTxsRequest,
@@ -13,21 +12,12 @@ import {
   fillCompactBlock,
 } from "../../src/net/compact-block.js";
 import { BlockTreeModel, CHAIN_ID, KEYS, testGenesis, tx } from "../chain/chain-fixtures.js";
+import { codeOf } from "../helpers/ledger.js";
 import { ChainTestNet, knows, scoreOf } from "./chain-harness.js";
 import { TestNetwork, waitFor } from "./helpers.js";
 
 const genesis = testGenesis("pos");
 const COMPACT_TOPIC = `/lotchain/${CHAIN_ID}/cblock/1`;
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-    return "none";
-  } catch (e) {
-    if (isValidationError(e)) return e.code;
-    throw e;
-  }
-}
 
 describe("compact blocks: wire forms", () => {
   const model = new BlockTreeModel(genesis);
