@@ -25,55 +25,60 @@ function alive(pid: number): boolean {
   }
 }
 
+interface DevnetNode {
+  name: string;
+  apiUrl: string;
+  p2p: string;
+  key: string;
+  role: string;
+  pid: number;
+}
+
+/**
+ * Starts `lotchain devnet ... --json` and waits for its table; every pid it started (the devnet
+ * and its nodes) is stopped after the test.
+ */
+async function startDevnet(args: string[], env?: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [CLI, "devnet", ...args, "--json"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(env && { env }),
+  });
+  started.push(child.pid!);
+  const out = { stdout: "", stderr: "" };
+  child.stdout.on("data", (d) => {
+    out.stdout += d;
+  });
+  child.stderr.on("data", (d) => {
+    out.stderr += d;
+  });
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const table = await waitFor(
+    async () => {
+      try {
+        return JSON.parse(out.stdout) as { nodes: DevnetNode[] };
+      } catch {
+        return undefined;
+      }
+    },
+    60_000,
+    "the devnet table",
+  );
+  for (const n of table.nodes) started.push(n.pid);
+  return { child, exited, table, out };
+}
+
 describe("lotchain devnet", () => {
   it("starts N connected nodes, prints the table, and stops every node on Ctrl-C", async () => {
     const dir = tempDir("lotchain-devnet-");
     // Fixed ports are the devnet's contract (node i at base + i - 1); pick a random base.
     const apiBase = 20_000 + Math.floor(Math.random() * 10_000);
     const p2pBase = apiBase + 10_000;
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        "devnet",
-        "--nodes",
-        "2",
-        "--dir",
-        dir,
-        "--api-port",
-        String(apiBase),
-        "--p2p-port",
-        String(p2pBase),
-        "--json",
-      ],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-        // The devnet plans each node's key, peers and addresses: variables of those flags, set
-        // for another use, must not reach its nodes.
-        env: { ...process.env, LOTCHAIN_BOOTSTRAP: "not-an-address", LOTCHAIN_P2P_HOST: "::1" },
-      },
+    const { child, exited, table } = await startDevnet(
+      ["--nodes", "2", "--dir", dir, "--api-port", String(apiBase), "--p2p-port", String(p2pBase)],
+      // The devnet plans each node's key, peers and addresses: variables of those flags, set
+      // for another use, must not reach its nodes.
+      { ...process.env, LOTCHAIN_BOOTSTRAP: "not-an-address", LOTCHAIN_P2P_HOST: "::1" },
     );
-    started.push(child.pid!);
-    let stdout = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    const table = await waitFor(
-      async () => {
-        try {
-          return JSON.parse(stdout) as {
-            nodes: { name: string; apiUrl: string; p2p: string; role: string; pid: number }[];
-          };
-        } catch {
-          return undefined;
-        }
-      },
-      60_000,
-      "the devnet table",
-    );
-    expect(table.nodes.map((n) => n.name)).toEqual(["node1", "node2"]);
-    for (const n of table.nodes) started.push(n.pid);
     expect(table.nodes[0]!.apiUrl).toBe(`http://127.0.0.1:${apiBase}`);
     expect(table.nodes[1]!.p2p).toBe(`127.0.0.1:${p2pBase + 1}`);
     for (const n of table.nodes) {
@@ -95,45 +100,18 @@ describe("lotchain devnet", () => {
   it("--consensus pow: a generated PoW genesis, every node mining with its own key, one chain", async () => {
     const dir = tempDir("lotchain-devnet-pow-");
     const apiBase = 20_000 + Math.floor(Math.random() * 10_000);
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        "devnet",
-        "--nodes",
-        "2",
-        "--consensus",
-        "pow",
-        "--dir",
-        dir,
-        "--api-port",
-        String(apiBase),
-        "--p2p-port",
-        String(apiBase + 10_000),
-        "--json",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    started.push(child.pid!);
-    let stdout = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    const table = await waitFor(
-      async () => {
-        try {
-          return JSON.parse(stdout) as {
-            nodes: { name: string; apiUrl: string; key: string; role: string; pid: number }[];
-          };
-        } catch {
-          return undefined;
-        }
-      },
-      60_000,
-      "the devnet table",
-    );
-    for (const n of table.nodes) started.push(n.pid);
+    const { child, exited, table } = await startDevnet([
+      "--nodes",
+      "2",
+      "--consensus",
+      "pow",
+      "--dir",
+      dir,
+      "--api-port",
+      String(apiBase),
+      "--p2p-port",
+      String(apiBase + 10_000),
+    ]);
     expect(table.nodes.map((n) => n.role)).toEqual(["miner", "miner"]);
     const miners = table.nodes.map((n) => n.key);
     expect(new Set(miners).size).toBe(2);
@@ -170,52 +148,23 @@ describe("lotchain devnet", () => {
   it("stops with a one-line error when a node dies from a signal", async () => {
     const dir = tempDir("lotchain-devnet-");
     const apiBase = 20_000 + Math.floor(Math.random() * 10_000);
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        "devnet",
-        "--nodes",
-        "1",
-        "--dir",
-        dir,
-        "--api-port",
-        String(apiBase),
-        "--p2p-port",
-        String(apiBase + 10_000),
-        "--json",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    started.push(child.pid!);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    const table = await waitFor(
-      async () => {
-        try {
-          return JSON.parse(stdout) as { nodes: { pid: number }[] };
-        } catch {
-          return undefined;
-        }
-      },
-      60_000,
-      "the devnet table",
-    );
+    const { exited, table, out } = await startDevnet([
+      "--nodes",
+      "1",
+      "--dir",
+      dir,
+      "--api-port",
+      String(apiBase),
+      "--p2p-port",
+      String(apiBase + 10_000),
+    ]);
     const pid = table.nodes[0]!.pid;
-    started.push(pid);
     process.kill(pid, "SIGKILL");
     const code = await Promise.race([
       exited,
       new Promise<string>((r) => setTimeout(() => r("still running"), 10_000)),
     ]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/^lotchain: node1 exited \(SIGKILL\)/);
+    expect(out.stderr).toMatch(/^lotchain: node1 exited \(SIGKILL\)/);
   });
 });
