@@ -67,6 +67,25 @@ export const REJECT_CODES = {
 export type RejectCode = keyof typeof REJECT_CODES;
 export type RejectClass = (typeof REJECT_CODES)[RejectCode];
 
+/**
+ * What can be wrong with a transaction in itself: any node finds it without looking at state,
+ * the pool or its clock, and no other transaction can change it.
+ */
+export const STATELESS_TX_REJECTIONS: ReadonlySet<RejectCode> = new Set<RejectCode>([
+  "Malformed",
+  "MalformedAddress",
+  "MalformedAmount",
+  "MalformedKey",
+  "TooLarge",
+  "InvalidSignature",
+  "WrongChain",
+  "IdMismatch",
+  "BadAmount",
+  "FeeTooLow",
+  "ReceiverMustBeSender",
+  "NotExchangeAuthority",
+]);
+
 export class ValidationError extends Error {
   override readonly name = "ValidationError";
   constructor(

@@ -1,5 +1,5 @@
 import { MAX_BLOCK_BYTES, MAX_BLOCK_TRANSACTIONS } from "../core/block.js";
-import type { RejectCode } from "../core/errors.js";
+import { type RejectCode, STATELESS_TX_REJECTIONS } from "../core/errors.js";
 import { MAX_EVIDENCE_BYTES } from "../core/evidence.js";
 import { MAX_TX_BYTES } from "../core/transaction.js";
 import { MAX_COMPACT_BLOCK_BYTES } from "./compact-block.js";
@@ -86,20 +86,7 @@ export const WIRE_LIMITS = {
  * between honest nodes (another head, a reorg, a transaction of ours not yet seen), and a full
  * pool or a duplicate is our condition, not the sender's fault: those are ignored.
  */
-const TX_REJECT = new Set<RejectCode>([
-  "Malformed",
-  "MalformedAddress",
-  "MalformedAmount",
-  "MalformedKey",
-  "TooLarge",
-  "InvalidSignature",
-  "WrongChain",
-  "IdMismatch",
-  "BadAmount",
-  "FeeTooLow",
-  "ReceiverMustBeSender",
-  "NotExchangeAuthority",
-]);
+const TX_REJECT = STATELESS_TX_REJECTIONS;
 
 export function txVerdict(code: RejectCode): GossipVerdict {
   return TX_REJECT.has(code) ? "reject" : "ignore";

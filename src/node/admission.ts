@@ -1,4 +1,9 @@
-import { isValidationError, type RejectCode, ValidationError } from "../core/errors.js";
+import {
+  isValidationError,
+  type RejectCode,
+  STATELESS_TX_REJECTIONS,
+  ValidationError,
+} from "../core/errors.js";
 import type { Transaction } from "../core/transaction.js";
 
 /** What admission needs: the mempool's cheap checks, the signature pool, and the add itself. */
@@ -19,18 +24,7 @@ export interface AdmissionSteps {
  * batch are in.
  */
 const SETTLED = new Set<RejectCode>([
-  "Malformed",
-  "MalformedAddress",
-  "MalformedAmount",
-  "MalformedKey",
-  "TooLarge",
-  "InvalidSignature",
-  "WrongChain",
-  "IdMismatch",
-  "BadAmount",
-  "FeeTooLow",
-  "ReceiverMustBeSender",
-  "NotExchangeAuthority",
+  ...STATELESS_TX_REJECTIONS,
   "TimestampTooOld",
   "TimestampTooNew",
   "Duplicate",
