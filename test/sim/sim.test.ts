@@ -29,7 +29,7 @@ describe("scale simulator, 20 nodes with churn and a partition", () => {
       {
         nodes: 20,
         validators: 4,
-        slots: 20,
+        slots: 30,
         settleSlots: 3,
         churnPct: 10,
         downSlots: 3,
