@@ -1,28 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signTransaction } from "../../src/core/transaction.js";
 import { BLOCK_WINDOW } from "../../src/core/tx-time.js";
-import {
-  BlockTreeModel,
-  KEYS,
-  openChain,
-  rejectionCode,
-  tempDir,
-  testGenesis,
-} from "./chain-fixtures.js";
+import { KEYS, rejectionCode, testGenesis } from "./chain-fixtures.js";
+import { chainsPerTest } from "./open-chains.js";
 
 const { alice, bob } = KEYS;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const chains = chainsPerTest();
 
 describe("transaction timestamps in blocks", () => {
   it("a block carrying a transaction signed outside the window around its own time is refused before storage", async () => {
     const genesis = testGenesis("pos");
-    const model = new BlockTreeModel(genesis);
-    const { dir, remove } = await tempDir();
-    const chain = await openChain(dir, genesis);
-    cleanups.push(remove, () => chain.close());
+    const { model, chain } = await chains.open(genesis);
     const first = model.child(model.genesisBlock, [], { minSlot: 1 });
     await chain.importBlock(first);
     const signedAt = (timestamp: number) =>

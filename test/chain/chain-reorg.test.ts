@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Chain, HeadEvent, ReorgEvent } from "../../src/chain/chain.js";
 import { POW_FINALITY_DEPTH } from "../../src/consensus/index.js";
 import type { Block } from "../../src/core/block.js";
@@ -8,26 +8,19 @@ import {
   BlockTreeModel,
   type ChildOptions,
   KEYS,
-  openChain,
   rejectionCode,
   reseal,
   snapshot,
-  tempDir,
   testGenesis,
   tx,
 } from "./chain-fixtures.js";
+import { chainsPerTest } from "./open-chains.js";
 
 const { alice, bob, carol, exchange } = KEYS;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const chains = chainsPerTest();
 
 async function setup(genesis: Genesis, now?: () => number) {
-  const model = new BlockTreeModel(genesis);
-  const { dir, remove } = await tempDir();
-  const chain = await openChain(dir, genesis, now ? { now } : {});
-  cleanups.push(remove, () => chain.close());
+  const { model, dir, chain } = await chains.open(genesis, now ? { now } : {});
   const reorgs: ReorgEvent[] = [];
   const heads: HeadEvent[] = [];
   chain.on("reorg", (e) => reorgs.push(e));

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Chain, HeadEvent } from "../../src/chain/chain.js";
 import { SignatureCache } from "../../src/chain/signatures.js";
 import { type Block, makeBlock } from "../../src/core/block.js";
@@ -15,24 +15,17 @@ import {
   reseal,
   signedBlock,
   snapshot,
-  tempDir,
   testGenesis,
   tx,
 } from "./chain-fixtures.js";
+import { chainsPerTest } from "./open-chains.js";
 
 const { forger, alice, bob, exchange, carol } = KEYS;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const chains = chainsPerTest();
 
 async function setup(options: { type?: "pos" | "pow"; signatures?: SignatureCache } = {}) {
   const genesis = testGenesis(options.type ?? "pos");
-  const model = new BlockTreeModel(genesis);
-  const { dir, remove } = await tempDir();
-  const chain = await openChain(dir, genesis, { signatures: options.signatures });
-  cleanups.push(remove, () => chain.close());
-  return { genesis, model, dir, chain };
+  return chains.open(genesis, { signatures: options.signatures });
 }
 
 /** The state the chain reports equals the model's replay of the same block. */
@@ -210,10 +203,7 @@ describe("Chain: rejections", () => {
 
   it("rejects blocks and orphans that would reorganise below finality", async () => {
     const genesis = testGenesis("pos", { finalityDepth: 2 });
-    const model = new BlockTreeModel(genesis);
-    const { dir, remove } = await tempDir();
-    const chain = await openChain(dir, genesis);
-    cleanups.push(remove, () => chain.close());
+    const { model, chain } = await chains.open(genesis);
     const main = model.extend(model.genesisBlock, 5);
     for (const b of main) await chain.importBlock(b);
     expect(chain.finalizedHeight).toBe(3);
@@ -305,12 +295,9 @@ describe("Chain: orphans", () => {
 
   it("bounds the pool, evicting the oldest", async () => {
     const genesis = testGenesis("pos");
-    const model = new BlockTreeModel(genesis);
-    const { dir, remove } = await tempDir();
-    const chain = await openChain(dir, genesis, {
+    const { model, chain } = await chains.open(genesis, {
       orphanLimits: { maxBlocks: 2, maxBytes: 1 << 20 },
     });
-    cleanups.push(remove, () => chain.close());
     const blocks = model.extend(model.genesisBlock, 5);
     for (const b of blocks.slice(1).reverse()) await chain.importBlock(b);
     expect(chain.orphanCount).toBe(2);
@@ -328,7 +315,7 @@ describe("Chain: restart", () => {
     for (const b of blocks.slice(0, 3)) await chain.importBlock(b);
     await chain.close();
     const reopened = await openChain(dir, genesis);
-    cleanups.push(() => reopened.close());
+    chains.defer(() => reopened.close());
     expect(reopened.head.hashHex).toBe(blocks[2]!.hashHex);
     expect(reopened.head.score).toBe(3n);
     expectStateOf(reopened, model, blocks[2]!);

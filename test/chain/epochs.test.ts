@@ -1,37 +1,25 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Chain } from "../../src/chain/chain.js";
 import { epochOf, epochStartSlot, nextEpochNonce } from "../../src/consensus/index.js";
 import type { Block } from "../../src/core/block.js";
 import { toHex } from "../../src/core/bytes.js";
-import type { Genesis } from "../../src/core/genesis.js";
 import { POS_DEFAULTS } from "../../src/core/genesis.js";
 import { checkStoreByReplay } from "../crash/replay.js";
 import {
-  BlockTreeModel,
+  type BlockTreeModel,
   type ChildOptions,
   KEYS,
   openChain,
-  tempDir,
   testGenesis,
   tx,
 } from "./chain-fixtures.js";
+import { chainsPerTest } from "./open-chains.js";
 
 /** The epoch length of the test genesis files (the default). */
 const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
 
 const { alice, carol } = KEYS;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(genesis: Genesis) {
-  const model = new BlockTreeModel(genesis);
-  const { dir, remove } = await tempDir();
-  const chain = await openChain(dir, genesis);
-  cleanups.push(remove, () => chain.close());
-  return { model, dir, chain };
-}
+const chains = chainsPerTest();
 
 const slotOf = (b: Block) => (b.header.seal as { slot: number }).slot;
 
@@ -56,7 +44,7 @@ function childAt(
 describe("epochs on the chain", () => {
   it("a STAKE counts from two epochs later on a chain with blocks in every epoch", async () => {
     const genesis = testGenesis("pos");
-    const { model, chain, dir } = await setup(genesis);
+    const { model, chain, dir } = await chains.open(genesis);
     const stake = tx(alice, 0, { type: "STAKE", to: alice, amount: 900n });
     // The STAKE in epoch 1, then a block in every epoch.
     const b1 = childAt(model, model.genesisBlock, EPOCH_SLOTS + 1, [stake]);
@@ -85,7 +73,7 @@ describe("epochs on the chain", () => {
 
   it("across empty epochs: each epoch its own nonce at no cost, stakes from the epoch after the next with a block", async () => {
     const genesis = testGenesis("pos");
-    const { model, chain, dir } = await setup(genesis);
+    const { model, chain, dir } = await chains.open(genesis);
     const stake = tx(alice, 0, { type: "STAKE", to: alice, amount: 900n });
     const b1 = childAt(model, model.genesisBlock, 1, [stake]);
     expect((await chain.importBlock(b1)).status).toBe("head");
@@ -113,7 +101,7 @@ describe("epochs on the chain", () => {
     // Restarted, the chain still knows every snapshot it needs.
     await chain.close();
     const reopened = await openChain(dir, genesis);
-    cleanups.push(() => reopened.close());
+    chains.defer(() => reopened.close());
     expect(lotteryOf(reopened, 1001 * EPOCH_SLOTS).validators.total).toBe(1000n);
     const next = childAt(model, far, 1001 * EPOCH_SLOTS);
     expect((await reopened.importBlock(next)).status).toBe("head");
@@ -123,7 +111,7 @@ describe("epochs on the chain", () => {
 
   it("across reorganisations: the lottery follows the branch, and the store equals a replay", async () => {
     const genesis = testGenesis("pos", { finalityDepth: 64 });
-    const { model, chain, dir } = await setup(genesis);
+    const { model, chain, dir } = await chains.open(genesis);
     const fund = tx(alice, 0, { to: carol, amount: 5000n });
     // Branch A: carol gets funds and stakes 300 in epoch 1; blocks in epochs 0 to 4.
     const a1 = childAt(model, model.genesisBlock, 2, [fund]);

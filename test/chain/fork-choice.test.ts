@@ -1,25 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Chain } from "../../src/chain/chain.js";
 import { isBetter } from "../../src/chain/fork-choice.js";
 import { slotStart } from "../../src/consensus/index.js";
 import type { Block } from "../../src/core/block.js";
 import type { KeyPair } from "../../src/core/keys.js";
-import {
-  BlockTreeModel,
-  GENESIS_TIME,
-  KEYS,
-  openChain,
-  tempDir,
-  testGenesis,
-  tx,
-} from "./chain-fixtures.js";
+import { type BlockTreeModel, GENESIS_TIME, KEYS, testGenesis, tx } from "./chain-fixtures.js";
+import { chainsPerTest } from "./open-chains.js";
 
 const { forger, carol, alice } = KEYS;
 const SLOT_MS = 1000;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const chains = chainsPerTest();
 
 const slotOf = (b: Block) => (b.header.seal as { slot: number }).slot;
 const clock = { genesisTimestamp: GENESIS_TIME, slotMs: SLOT_MS };
@@ -27,11 +17,8 @@ const clock = { genesisTimestamp: GENESIS_TIME, slotMs: SLOT_MS };
 /** A chain whose clock the test sets, and two validators of equal stake. */
 async function setup() {
   const genesis = testGenesis("pos", { validators: { [carol.address]: "100" } });
-  const model = new BlockTreeModel(genesis);
   const time = { now: GENESIS_TIME };
-  const { dir, remove } = await tempDir();
-  const chain = await openChain(dir, genesis, { now: () => time.now });
-  cleanups.push(remove, () => chain.close());
+  const { model, chain } = await chains.open(genesis, { now: () => time.now });
   return { model, chain, time };
 }
 

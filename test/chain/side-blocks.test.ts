@@ -1,34 +1,19 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MAX_BLOCKS_PER_FORGER_SLOT } from "../../src/chain/chain-import.js";
 import { POS_DEFAULTS } from "../../src/core/genesis.js";
 import { checkStoreByReplay } from "../crash/replay.js";
-import {
-  BlockTreeModel,
-  KEYS,
-  openChain,
-  rejectionCode,
-  snapshot,
-  tempDir,
-  testGenesis,
-  tx,
-} from "./chain-fixtures.js";
+import { KEYS, openChain, rejectionCode, snapshot, testGenesis, tx } from "./chain-fixtures.js";
+import { chainsPerTest } from "./open-chains.js";
 
 /** The epoch length of the test genesis files (the default). */
 const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
 
 const { alice, carol } = KEYS;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const chains = chainsPerTest();
 
 async function setup(finalityDepth = 8) {
   const genesis = testGenesis("pos", { finalityDepth });
-  const model = new BlockTreeModel(genesis);
-  const { dir, remove } = await tempDir();
-  const chain = await openChain(dir, genesis);
-  cleanups.push(remove, () => chain.close());
-  return { genesis, model, dir, chain };
+  return chains.open(genesis);
 }
 
 describe("side blocks are checked in full, lottery included, before they are stored", () => {

@@ -1,25 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { SlashingEvent } from "../../src/chain/chain-events.js";
 import type { Block } from "../../src/core/block.js";
 import type { Evidence } from "../../src/core/evidence.js";
 import { genesisSupply } from "../../src/core/genesis.js";
 import type { KeyPair } from "../../src/core/keys.js";
 import { checkStoreByReplay } from "../crash/replay.js";
-import {
-  BlockTreeModel,
-  KEYS,
-  openChain,
-  rejectionCode,
-  tempDir,
-  testGenesis,
-  tx,
-} from "./chain-fixtures.js";
+import { type BlockTreeModel, KEYS, rejectionCode, testGenesis, tx } from "./chain-fixtures.js";
+import { chainsPerTest } from "./open-chains.js";
 
 const { forger, carol, alice } = KEYS;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const chains = chainsPerTest();
 
 const slotOf = (b: Block) => (b.header.seal as { slot: number }).slot;
 
@@ -30,10 +20,7 @@ async function setup() {
     blockReward: 0,
     finalityDepth: 8,
   });
-  const model = new BlockTreeModel(genesis);
-  const { dir, remove } = await tempDir();
-  const chain = await openChain(dir, genesis);
-  cleanups.push(remove, () => chain.close());
+  const { model, dir, chain } = await chains.open(genesis);
   const evidence: Evidence[] = [];
   const slashings: SlashingEvent[] = [];
   chain.on("evidence", (e) => evidence.push(e));

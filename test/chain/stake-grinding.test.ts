@@ -1,17 +1,10 @@
-import { afterEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { epochOf, epochStartSlot } from "../../src/consensus/index.js";
 import type { Block } from "../../src/core/block.js";
 import { POS_DEFAULTS } from "../../src/core/genesis.js";
 import { checkStoreByReplay } from "../crash/replay.js";
-import {
-  BlockTreeModel,
-  GENESIS_TIME,
-  KEYS,
-  openChain,
-  tempDir,
-  testGenesis,
-  tx,
-} from "./chain-fixtures.js";
+import { GENESIS_TIME, KEYS, testGenesis, tx } from "./chain-fixtures.js";
+import { chainsPerTest } from "./open-chains.js";
 
 /** The epoch length of the test genesis files (the default). */
 const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
@@ -27,10 +20,7 @@ const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
  * that STAKE or UNSTAKE: changing a block's transactions does not change who wins later slots.
  */
 const { forger, alice } = KEYS;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const chains = chainsPerTest();
 
 /** 28 of 128 lots: the review's attacker held 21.9% of the stake. */
 const GENESIS_STAKE = 28n;
@@ -42,10 +32,11 @@ it("stake grinding fails: the stake a forger puts in its block changes no later 
     validators: { [alice.address]: GENESIS_STAKE.toString() },
     finalityDepth: 64,
   });
-  const model = new BlockTreeModel(genesis, [forger, alice]);
-  const { dir, remove } = await tempDir();
-  const chain = await openChain(dir, genesis, { now: () => GENESIS_TIME + 10_000_000 });
-  cleanups.push(remove, () => chain.close());
+  const { model, dir, chain } = await chains.open(
+    genesis,
+    { now: () => GENESIS_TIME + 10_000_000 },
+    [forger, alice],
+  );
 
   let head: Block = model.genesisBlock;
   let stake = GENESIS_STAKE;

@@ -1,31 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { accountProofToJson, verifyAccountProof } from "../../src/core/account-proof.js";
 import { toHex } from "../../src/core/bytes.js";
 import { checkStoreByReplay } from "../crash/replay.js";
-import {
-  BlockTreeModel,
-  KEYS,
-  openChain,
-  rejectionCode,
-  snapshot,
-  tempDir,
-  testGenesis,
-  tx,
-} from "./chain-fixtures.js";
+import { KEYS, rejectionCode, snapshot, testGenesis, tx } from "./chain-fixtures.js";
+import { chainsPerTest } from "./open-chains.js";
 
 const { alice, bob, carol } = KEYS;
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const chains = chainsPerTest();
 
 async function setup(finalityDepth = 4) {
   const genesis = testGenesis("pos", { finalityDepth });
-  const model = new BlockTreeModel(genesis);
-  const { dir, remove } = await tempDir();
-  const chain = await openChain(dir, genesis);
-  cleanups.push(remove, () => chain.close());
-  return { genesis, model, dir, chain };
+  return chains.open(genesis);
 }
 
 describe("state roots in headers", () => {
