@@ -156,6 +156,12 @@ export async function run(): Promise<Record<string, number>> {
     const rawAfter = rate(700, rawVerify);
     const raw = median([rawBefore, rawAfter]);
     const perSecond = accepted / seconds;
+    // The node checks every signature once: less CPU than half a check a transaction means the
+    // process measured was not the node, and every figure below would be wrong.
+    if ((nodeCpu * 1e6) / accepted < 0.5e6 / raw)
+      throw new Error(
+        `api: the node's CPU, ${((nodeCpu * 1e6) / accepted).toFixed(1)} µs a transaction, is under half of one signature check: the process measured was not the node`,
+      );
     return {
       "api.acceptedTxPerSec": round(perSecond),
       "api.accepted": accepted,

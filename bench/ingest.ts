@@ -216,6 +216,12 @@ export async function run(): Promise<Record<string, number>> {
       const m = (pick: (s: Sample) => number) => median(list.map(pick));
       const perSec = m((s) => s.txPerSec);
       const p = `ingest.${mode}`;
+      // The node checks every transfer's signature once, so its CPU per transfer cannot be under
+      // that: a lower figure means the measured pid was not the node (every ratio would be wrong).
+      if (m((s) => s.nodeCpuMicrosPerTx) < rawCpuMicros / 2)
+        throw new Error(
+          `${p}: the node's CPU, ${m((s) => s.nodeCpuMicrosPerTx).toFixed(1)} µs a transfer, is under half of one signature check (${rawCpuMicros.toFixed(1)} µs): the process measured was not the node`,
+        );
       figures[`${p}.txPerSec`] = round(perSec);
       figures[`${p}.ratioToRawVerify`] = round(perSec / rawPerSec, 3);
       figures[`${p}.nodeCpuMicrosPerTx`] = round(
