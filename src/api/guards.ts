@@ -3,7 +3,8 @@ import type { Duplex } from "node:stream";
 import { MIMEType } from "node:util";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import FindMyWay, { type HTTPMethod } from "find-my-way";
-import { Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { readGauge } from "../util/gauge.js";
 import {
   answerAndClose,
   errorHandler,
@@ -38,14 +39,7 @@ export class ApiStats {
 
   constructor(registry: Registry) {
     const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.set(read());
-        },
-      });
+      readGauge(registry, name, help, read);
     gauge("lotchain_api_connections", "open API connections", () => this.connections);
     gauge(
       "lotchain_api_connections_peak",

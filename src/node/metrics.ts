@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { readGauge } from "../util/gauge.js";
 
 /** The node's Prometheus metrics; gauges read live values when scraped. */
 export class NodeMetrics {
@@ -38,14 +39,7 @@ export class NodeMetrics {
     const registry = this.registry;
     collectDefaultMetrics({ register: registry, prefix: "lotchain_" });
     const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          this.set(read());
-        },
-      });
+      readGauge(registry, name, help, read);
     gauge("lotchain_head_height", "height of the head block", live.height);
     gauge("lotchain_finalized_height", "height of the last final block", live.finalizedHeight);
     gauge("lotchain_peers", "connected peers", live.peers);
