@@ -390,6 +390,11 @@ export class BlockImporter {
     }
     const tipHeight = path.fork.height + path.apply.length;
     const pruned = await this.pruneSideBranches(prepared.batch, path, tipHeight);
+    const droppedSets = await this.deps.snapshots.dropUnreferenced(
+      prepared.batch,
+      pruned,
+      prepared.snapshots,
+    );
     await prepared.batch.write();
     for (const hash of pruned) {
       this.deps.blocks.forget(hash);
@@ -399,6 +404,7 @@ export class BlockImporter {
       this.deps.log.debug({ blocks: pruned.length }, "side branches below finality pruned");
     this.deps.tree.forget(prepared.deletedNodes);
     this.deps.state.commit(prepared.delta);
+    this.deps.snapshots.forget(pruned, droppedSets);
     this.deps.snapshots.remember(prepared.snapshots);
     const applied = path.apply.map((step) => step.block);
     for (const block of applied) this.deps.blocks.remember(block);

@@ -70,6 +70,42 @@ export class SnapshotBook {
     }
   }
 
+  /**
+   * Adds to a batch that deletes the snapshot records of `pruned` blocks the deletion of every
+   * validator set left with no record: none in the store but theirs, and none among the records
+   * the same batch writes (`written`). A set is stored once for all the blocks that point to it,
+   * so it goes with the last of them. Scans the records only when a pruned block had one (a side
+   * branch that crossed an epoch's start). Returns the ids deleted, for forget().
+   */
+  async dropUnreferenced(
+    batch: StoreBatch,
+    pruned: readonly string[],
+    written: ReadonlyMap<string, ValidatorSet>,
+  ): Promise<string[]> {
+    const orphaned = new Set<string>();
+    for (const hash of pruned) {
+      const id = this.store.snapshotSetId(hash);
+      if (id) orphaned.add(toHex(id));
+    }
+    if (orphaned.size === 0) return [];
+    for (const set of written.values()) orphaned.delete(toHex(this.identify(set).id));
+    if (orphaned.size === 0) return [];
+    const gone = new Set(pruned);
+    for (const [block, id] of await this.store.snapshotSetIds())
+      if (!gone.has(block)) orphaned.delete(id);
+    for (const id of orphaned) batch.deleteValidatorSet(id);
+    return [...orphaned];
+  }
+
+  /** Once the batch that pruned them resolved: drops pruned blocks' records and deleted sets. */
+  forget(prunedBlocks: readonly string[], deletedSets: readonly string[]): void {
+    for (const hash of prunedBlocks) this.byBlock.delete(hash);
+    for (const id of deletedSets) {
+      this.storedIds.delete(id);
+      this.bySetId.delete(id);
+    }
+  }
+
   private identify(set: ValidatorSet): { id: Uint8Array; encoded?: Uint8Array } {
     const known = this.ids.get(set);
     if (known) return { id: known };

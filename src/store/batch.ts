@@ -124,6 +124,11 @@ export class StoreBatch {
     return this.put(validatorsKey(setId), encoded);
   }
 
+  /** Deletes a validator set no snapshot record points to any more. */
+  deleteValidatorSet(setIdHex: string): this {
+    return this.del(validatorsKey(hashBytes(setIdHex)));
+  }
+
   /** Rewrites a stored block's info (its validity changes). */
   putBlockInfo(hash: string, info: BlockInfo): this {
     return this.put(infoKey(hashBytes(hash)), encodeBlockInfo(info));

@@ -236,6 +236,14 @@ export class ChainStore {
     return this.read(validatorsKey(id));
   }
 
+  /** Every snapshot record: block hash hex → id hex of its validator set (a full scan). */
+  async snapshotSetIds(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for await (const [key, id] of this.db.iterator(prefixRange(tablePrefix(TABLE.snapshot))))
+      out.set(hashHex(key.subarray(1), "snapshot key"), hashHex(id, "validator set id"));
+    return out;
+  }
+
   undo(hash: string): UndoData | undefined {
     const v = this.read(undoKey(hashBytes(hash)));
     return v === undefined ? undefined : decodeUndo(v);
@@ -247,7 +255,15 @@ export class ChainStore {
    * checks.
    */
   async hashesOf(
-    table: "block" | "info" | "undo" | "tx" | "snapshot" | "stateNode" | "stateJournal",
+    table:
+      | "block"
+      | "info"
+      | "undo"
+      | "tx"
+      | "snapshot"
+      | "validators"
+      | "stateNode"
+      | "stateJournal",
   ): Promise<string[]> {
     const out: string[] = [];
     for await (const key of this.db.keys(prefixRange(tablePrefix(TABLE[table])))) {

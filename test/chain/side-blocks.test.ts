@@ -154,6 +154,44 @@ describe("side branches are pruned once they fall below finality", () => {
     expect(report.sideBlocks).toBe(0);
   });
 
+  it("a validator set that only a pruned branch recorded leaves with it; shared ones stay", async () => {
+    const { model, chain, dir, genesis } = await setup(4);
+    const main = model.extend(model.genesisBlock, 4);
+    for (const b of main) await chain.importBlock(b);
+    const slotOf = (b: { header: { seal: unknown } }) => (b.header.seal as { slot: number }).slot;
+    expect(slotOf(main[3]!)).toBeLessThan(EPOCH_SLOTS);
+    // A branch off main[0] whose first block stakes (its validators differ from any the main
+    // chain has), then blocks in epochs 1 and 2: epoch 2 draws from the state after that first
+    // block, so the chain records its set (3 MB at 100,000 validators) to check the lottery.
+    const stake = tx(alice, 0, { type: "STAKE", to: alice, amount: 900n });
+    const s1 = model.child(main[0]!, [stake], { minSlot: slotOf(main[0]!) + 1 });
+    expect(slotOf(s1)).toBeLessThan(EPOCH_SLOTS);
+    const s2 = model.child(s1, [], { minSlot: EPOCH_SLOTS });
+    const s3 = model.child(s2, [], { minSlot: 2 * EPOCH_SLOTS });
+    // And a branch with no stake change: the sets it records are the genesis one, which the
+    // main chain's records point to as well.
+    const t1 = model.child(main[0]!, [], { minSlot: slotOf(s1) + 1 });
+    expect(slotOf(t1)).toBeLessThan(EPOCH_SLOTS);
+    const t2 = model.child(t1, [], { minSlot: slotOf(s2) + 1 });
+    const t3 = model.child(t2, [], { minSlot: slotOf(s3) + 1 });
+    for (const b of [s1, s2, s3, t1, t2, t3])
+      expect((await chain.importBlock(b)).status).toBe("side");
+    await chain.close();
+    const before = await checkStoreByReplay(dir, genesis);
+    expect(before).toMatchObject({ sideBlocks: 6, validatorSets: 2 });
+    // The main chain goes on past finality at height 2: the branch and its own set leave the
+    // disk in the batch that moves the head; the genesis set the main chain draws from stays.
+    const reopened = await openChain(dir, genesis);
+    chains.defer(() => reopened.close());
+    const more = model.extend(main[3]!, 2);
+    for (const b of more) await reopened.importBlock(b);
+    expect(reopened.finalizedHeight).toBe(2);
+    expect([s1, s2, s3, t1, t2, t3].some((b) => reopened.hasBlock(b.hashHex))).toBe(false);
+    await reopened.close();
+    const after = await checkStoreByReplay(dir, genesis);
+    expect(after).toMatchObject({ sideBlocks: 0, validatorSets: 1, headHash: more[1]!.hashHex });
+  });
+
   it("the pruning is written with the head: a reopened store has neither the side block nor a dangling index", async () => {
     const { model, chain, dir, genesis } = await setup(2);
     const main = model.extend(model.genesisBlock, 2);

@@ -38,6 +38,8 @@ export interface ReplayReport {
   headHash: string;
   mainTransactions: number;
   sideBlocks: number;
+  /** Validator sets stored (each one pointed to by at least one snapshot record). */
+  validatorSets: number;
 }
 
 function fail(message: string): never {
@@ -252,16 +254,22 @@ export async function checkStoreByReplay(dataDir: string, genesis: Genesis): Pro
       fail("links from parents to children (genesis: from zero) differ from the stored blocks");
     if (genesis.consensus.type === "pos" && (await store.tableSize("forged")) !== blocks.size - 1)
       fail("the slot-and-forger index differs from the stored blocks");
+    const referenced = new Set<string>();
     for (const hash of await store.hashesOf("snapshot")) {
       if (!blocks.has(hash)) fail(`validators recorded for ${hash}, which is not stored`);
       const id = store.snapshotSetId(hash)!;
       if (!store.validatorSetBytes(id)) fail(`validator set ${toHex(id)} of ${hash} is missing`);
+      referenced.add(toHex(id));
     }
+    const validatorSets = await store.hashesOf("validators");
+    for (const id of validatorSets)
+      if (!referenced.has(id)) fail(`validator set ${id} is stored, but no snapshot points to it`);
     return {
       height: headInfo.height,
       headHash,
       mainTransactions,
       sideBlocks: blocks.size - mainHashes.size,
+      validatorSets: validatorSets.length,
     };
   } finally {
     await store.close();
