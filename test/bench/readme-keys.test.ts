@@ -5,11 +5,10 @@ import { REPO } from "../helpers/node-process.js";
 
 /**
  * Every figure of the README's Benchmarks section names the key of `npm run bench -- --json` it
- * comes from, and the whole output of the run it quotes is committed (RUN below). This checks
+ * comes from, and the whole output of the run it quotes is committed and linked there. This checks
  * that every key named there is in that output, and that every figure written right before its
  * key is that key's value as rounded in the text. (Running the benchmarks is not a test.)
  */
-const RUN = "docs/bench/2026-12-01.json";
 const KEY = String.raw`(?:core|mempool|lottery|vrf|state|pow|import|api|ingest|net)\.[A-Za-z0-9.*]+`;
 /** A figure as the README writes it: "14,302", "0.93", "3,725,000". */
 const NUMBER = String.raw`\d[\d,]*(?:\.\d+)?`;
@@ -18,6 +17,8 @@ const UNIT = String.raw`(?:[ \n]+(?!/[ \n])[^\s\`\d(),;=]+){0,3}`;
 
 const readme = readFileSync(join(REPO, "README.md"), "utf8");
 const section = readme.slice(readme.indexOf("## Benchmarks"), readme.indexOf("## Layout"));
+/** The run's output, as the section links it: a new run replaces the file and the link. */
+const RUN = section.match(/\]\((docs\/bench\/[^)]+\.json)\)/)?.[1] ?? "no docs/bench/*.json link";
 const run = JSON.parse(readFileSync(join(REPO, RUN), "utf8")) as Record<string, unknown>;
 
 /** The keys of the run a README key stands for: `x.N` for each count, `x.*` for a prefix. */
