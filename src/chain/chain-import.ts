@@ -347,6 +347,7 @@ export class BlockImporter {
     const batch = this.deps.store.batch();
     this.deps.snapshots.write(batch, walked.snapshots);
     await batch.write();
+    this.deps.snapshots.written(batch);
     this.deps.snapshots.remember(walked.snapshots);
     return validators;
   }
@@ -390,11 +391,7 @@ export class BlockImporter {
     }
     const tipHeight = path.fork.height + path.apply.length;
     const pruned = await this.pruneSideBranches(prepared.batch, path, tipHeight);
-    const droppedSets = await this.deps.snapshots.dropUnreferenced(
-      prepared.batch,
-      pruned,
-      prepared.snapshots,
-    );
+    this.deps.snapshots.dropRecords(prepared.batch, pruned);
     await prepared.batch.write();
     for (const hash of pruned) {
       this.deps.blocks.forget(hash);
@@ -404,7 +401,7 @@ export class BlockImporter {
       this.deps.log.debug({ blocks: pruned.length }, "side branches below finality pruned");
     this.deps.tree.forget(prepared.deletedNodes);
     this.deps.state.commit(prepared.delta);
-    this.deps.snapshots.forget(pruned, droppedSets);
+    this.deps.snapshots.written(prepared.batch, pruned);
     this.deps.snapshots.remember(prepared.snapshots);
     const applied = path.apply.map((step) => step.block);
     for (const block of applied) this.deps.blocks.remember(block);

@@ -166,6 +166,7 @@ export class Chain extends EventEmitter<ChainEventMap> {
       options,
     );
     chain.blocks.remember(opened.headBlock);
+    await chain.snapshots.load();
     chain.log.debug(
       { height: opened.head.height, head: opened.head.hashHex, dataDir: options.dataDir },
       "chain opened",

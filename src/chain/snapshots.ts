@@ -22,8 +22,22 @@ export class SnapshotBook {
   private readonly storedIds = new LruCache<string, true>(4096);
   /** Ids of set objects already encoded (the head state hands out one object until a stake changes). */
   private readonly ids = new WeakMap<ValidatorSet, Uint8Array>();
+  /**
+   * How many snapshot records point to each stored set (id hex): counted once by load(), then
+   * changed by each batch once it is written, so that a set goes with its last record.
+   */
+  private readonly references = new Map<string, number>();
+  /** What a batch not yet written changes in those counts. */
+  private readonly pending = new WeakMap<StoreBatch, Map<string, number>>();
 
   constructor(private readonly store: ChainStore) {}
+
+  /** Counts the records pointing to each set (one scan of the records, when the chain opens). */
+  async load(): Promise<void> {
+    this.references.clear();
+    for (const id of (await this.store.snapshotSetIds()).values())
+      this.references.set(id, (this.references.get(id) ?? 0) + 1);
+  }
 
   /** The validators recorded for the state after a block; undefined when none are. */
   get(blockHash: string): ValidatorSet | undefined {
@@ -46,13 +60,19 @@ export class SnapshotBook {
     return set;
   }
 
-  /** Adds records to a batch: each block's set id, and each set the store does not hold yet. */
+  /**
+   * Adds records to a batch: each block's set id, and each set the store does not hold yet. A
+   * block recorded already (a branch walked again) keeps its record: the state after a block is
+   * always the same.
+   */
   write(batch: StoreBatch, records: ReadonlyMap<string, ValidatorSet>): void {
     const added = new Set<string>();
     for (const [blockHash, set] of records) {
       const { id, encoded } = this.identify(set);
       const idHex = toHex(id);
+      if (this.store.snapshotSetId(blockHash)) continue;
       batch.putSnapshot(blockHash, id);
+      this.change(batch, idHex, +1);
       if (added.has(idHex) || this.storedIds.get(idHex) || this.store.validatorSetBytes(id))
         continue;
       batch.putValidatorSet(id, encoded ?? encodeValidators(set.entries));
@@ -71,39 +91,48 @@ export class SnapshotBook {
   }
 
   /**
-   * Adds to a batch that deletes the snapshot records of `pruned` blocks the deletion of every
-   * validator set left with no record: none in the store but theirs, and none among the records
-   * the same batch writes (`written`). A set is stored once for all the blocks that point to it,
-   * so it goes with the last of them. Scans the records only when a pruned block had one (a side
-   * branch that crossed an epoch's start). Returns the ids deleted, for forget().
+   * Adds to a batch that deletes the snapshot records of `pruned` blocks (side branches below
+   * finality) the deletion of every validator set left with no record, counting those the same
+   * batch writes. A set is stored once for all the blocks that point to it, so it goes with the
+   * last of them.
    */
-  async dropUnreferenced(
-    batch: StoreBatch,
-    pruned: readonly string[],
-    written: ReadonlyMap<string, ValidatorSet>,
-  ): Promise<string[]> {
-    const orphaned = new Set<string>();
+  dropRecords(batch: StoreBatch, pruned: readonly string[]): void {
+    const dropped = new Set<string>();
     for (const hash of pruned) {
       const id = this.store.snapshotSetId(hash);
-      if (id) orphaned.add(toHex(id));
+      if (!id) continue;
+      const idHex = toHex(id);
+      this.change(batch, idHex, -1);
+      dropped.add(idHex);
     }
-    if (orphaned.size === 0) return [];
-    for (const set of written.values()) orphaned.delete(toHex(this.identify(set).id));
-    if (orphaned.size === 0) return [];
-    const gone = new Set(pruned);
-    for (const [block, id] of await this.store.snapshotSetIds())
-      if (!gone.has(block)) orphaned.delete(id);
-    for (const id of orphaned) batch.deleteValidatorSet(id);
-    return [...orphaned];
+    for (const idHex of dropped)
+      if (this.countAfter(batch, idHex) <= 0) batch.deleteValidatorSet(idHex);
   }
 
-  /** Once the batch that pruned them resolved: drops pruned blocks' records and deleted sets. */
-  forget(prunedBlocks: readonly string[], deletedSets: readonly string[]): void {
+  /** Once `batch` is written: its changes to the counts, and its pruned blocks and sets forgotten. */
+  written(batch: StoreBatch, prunedBlocks: readonly string[] = []): void {
     for (const hash of prunedBlocks) this.byBlock.delete(hash);
-    for (const id of deletedSets) {
-      this.storedIds.delete(id);
-      this.bySetId.delete(id);
+    for (const [idHex, delta] of this.pending.get(batch) ?? []) {
+      const count = (this.references.get(idHex) ?? 0) + delta;
+      if (count > 0) {
+        this.references.set(idHex, count);
+        continue;
+      }
+      this.references.delete(idHex);
+      this.storedIds.delete(idHex);
+      this.bySetId.delete(idHex);
     }
+    this.pending.delete(batch);
+  }
+
+  private change(batch: StoreBatch, idHex: string, delta: number): void {
+    const changes = this.pending.get(batch) ?? new Map<string, number>();
+    changes.set(idHex, (changes.get(idHex) ?? 0) + delta);
+    this.pending.set(batch, changes);
+  }
+
+  private countAfter(batch: StoreBatch, idHex: string): number {
+    return (this.references.get(idHex) ?? 0) + (this.pending.get(batch)?.get(idHex) ?? 0);
   }
 
   private identify(set: ValidatorSet): { id: Uint8Array; encoded?: Uint8Array } {

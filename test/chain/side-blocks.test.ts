@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_BLOCKS_PER_FORGER_SLOT } from "../../src/chain/chain-import.js";
+import type { Block } from "../../src/core/block.js";
 import { POS_DEFAULTS } from "../../src/core/genesis.js";
 import { checkStoreByReplay } from "../crash/replay.js";
 import { KEYS, openChain, rejectionCode, snapshot, testGenesis, tx } from "./chain-fixtures.js";
@@ -10,6 +11,7 @@ const EPOCH_SLOTS = POS_DEFAULTS.epochSlots;
 
 const { alice, carol } = KEYS;
 const chains = chainsPerTest();
+const slotOf = (b: Block) => (b.header.seal as { slot: number }).slot;
 
 async function setup(finalityDepth = 8) {
   const genesis = testGenesis("pos", { finalityDepth });
@@ -158,7 +160,6 @@ describe("side branches are pruned once they fall below finality", () => {
     const { model, chain, dir, genesis } = await setup(4);
     const main = model.extend(model.genesisBlock, 4);
     for (const b of main) await chain.importBlock(b);
-    const slotOf = (b: { header: { seal: unknown } }) => (b.header.seal as { slot: number }).slot;
     expect(slotOf(main[3]!)).toBeLessThan(EPOCH_SLOTS);
     // A branch off main[0] whose first block stakes (its validators differ from any the main
     // chain has), then blocks in epochs 1 and 2: epoch 2 draws from the state after that first
@@ -190,6 +191,31 @@ describe("side branches are pruned once they fall below finality", () => {
     await reopened.close();
     const after = await checkStoreByReplay(dir, genesis);
     expect(after).toMatchObject({ sideBlocks: 0, validatorSets: 1, headHash: more[1]!.hashHex });
+  });
+
+  it("so does a set of a branch that was the main chain for a while (recorded twice, counted once)", async () => {
+    const { model, chain, dir, genesis } = await setup(4);
+    const main = model.extend(model.genesisBlock, 4);
+    for (const b of main) await chain.importBlock(b);
+    const stake = tx(alice, 0, { type: "STAKE", to: alice, amount: 900n });
+    const s1 = model.child(main[0]!, [stake], { minSlot: slotOf(main[0]!) + 1 });
+    const s2 = model.child(s1, [], { minSlot: EPOCH_SLOTS });
+    const s3 = model.child(s2, [], { minSlot: 2 * EPOCH_SLOTS });
+    const s4 = model.child(s3, [], { minSlot: slotOf(s3) + 1 });
+    // Stored as a side branch (its set recorded for the lottery of s3), then the main chain.
+    for (const b of [s1, s2, s3]) expect((await chain.importBlock(b)).status).toBe("side");
+    expect((await chain.importBlock(s4)).status).toBe("head");
+    // The old main chain comes back longer and goes on past finality at height 2.
+    const back = model.extend(main[3]!, 4);
+    for (const b of back) await chain.importBlock(b);
+    expect(chain.head.hashHex).toBe(back[3]!.hashHex);
+    expect(chain.finalizedHeight).toBe(4);
+    expect(chain.hasBlock(s1.hashHex)).toBe(false);
+    await chain.close();
+    expect(await checkStoreByReplay(dir, genesis)).toMatchObject({
+      sideBlocks: 0,
+      validatorSets: 1,
+    });
   });
 
   it("the pruning is written with the head: a reopened store has neither the side block nor a dangling index", async () => {
