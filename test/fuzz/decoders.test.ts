@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { streamPair } from "@libp2p/utils";
+import { multiaddr } from "@multiformats/multiaddr";
 import { encode as cborEncode } from "cborg";
 import fc from "fast-check";
 import pino from "pino";
@@ -300,6 +301,12 @@ describe("fuzz: every decoder refuses garbage with its typed error", () => {
       logger: { error: () => {}, warn: () => {}, debug: () => {}, info: () => {} } as never,
     };
     let exchanges = 0;
+    // Fixed addresses: by default each pair names its ends /tcp/<a counter>, which passes 65535
+    // after 16,384 cases of two pairs and throws (seen in a run of `npm run fuzz -- --minutes 8`).
+    const addresses = {
+      outboundConnection: { remoteAddr: multiaddr("/ip4/127.0.0.1/tcp/1") },
+      inboundConnection: { remoteAddr: multiaddr("/ip4/127.0.0.1/tcp/2") },
+    };
     await fuzz(
       "request/response frames",
       FILE,
@@ -313,7 +320,7 @@ describe("fuzz: every decoder refuses garbage with its typed error", () => {
         async (bytes) => {
           exchanges++;
           // A requester that sends raw bytes to our responder.
-          const [attacker, ours] = await streamPair();
+          const [attacker, ours] = await streamPair(addresses);
           const answered = answerRequest(
             ours,
             "attacker",
@@ -325,7 +332,7 @@ describe("fuzz: every decoder refuses garbage with its typed error", () => {
           await attacker.close().catch(() => {});
           await answered;
           // A responder that answers our request with raw bytes.
-          const [us, responder] = await streamPair();
+          const [us, responder] = await streamPair(addresses);
           responder.addEventListener("message", () => {
             try {
               responder.send(bytes);
