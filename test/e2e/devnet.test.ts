@@ -35,11 +35,16 @@ interface DevnetNode {
 }
 
 /**
- * Starts `lotchain devnet ... --json` and waits for its table; every pid it started (the devnet
- * and its nodes) is stopped after the test.
+ * Starts `lotchain devnet ... --json` in a new directory on a random port base and waits for its
+ * table; every pid it started (the devnet and its nodes) is stopped after the test.
  */
-async function startDevnet(args: string[], env?: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [CLI, "devnet", ...args, "--json"], {
+async function startDevnet(args: string[], dirPrefix: string, env?: NodeJS.ProcessEnv) {
+  const dir = tempDir(dirPrefix);
+  // Fixed ports are the devnet's contract (node i at base + i - 1); pick a random base.
+  const apiBase = 20_000 + Math.floor(Math.random() * 10_000);
+  const p2pBase = apiBase + 10_000;
+  const flags = ["--dir", dir, "--api-port", String(apiBase), "--p2p-port", String(p2pBase)];
+  const child = spawn(process.execPath, [CLI, "devnet", ...args, ...flags, "--json"], {
     stdio: ["ignore", "pipe", "pipe"],
     ...(env && { env }),
   });
@@ -64,17 +69,14 @@ async function startDevnet(args: string[], env?: NodeJS.ProcessEnv) {
     "the devnet table",
   );
   for (const n of table.nodes) started.push(n.pid);
-  return { child, exited, table, out };
+  return { child, exited, table, out, dir, apiBase, p2pBase };
 }
 
 describe("lotchain devnet", () => {
   it("starts N connected nodes, prints the table, and stops every node on Ctrl-C", async () => {
-    const dir = tempDir("lotchain-devnet-");
-    // Fixed ports are the devnet's contract (node i at base + i - 1); pick a random base.
-    const apiBase = 20_000 + Math.floor(Math.random() * 10_000);
-    const p2pBase = apiBase + 10_000;
-    const { child, exited, table } = await startDevnet(
-      ["--nodes", "2", "--dir", dir, "--api-port", String(apiBase), "--p2p-port", String(p2pBase)],
+    const { child, exited, table, apiBase, p2pBase } = await startDevnet(
+      ["--nodes", "2"],
+      "lotchain-devnet-",
       // The devnet plans each node's key, peers and addresses: variables of those flags, set
       // for another use, must not reach its nodes.
       { ...process.env, LOTCHAIN_BOOTSTRAP: "not-an-address", LOTCHAIN_P2P_HOST: "::1" },
@@ -98,20 +100,10 @@ describe("lotchain devnet", () => {
   });
 
   it("--consensus pow: a generated PoW genesis, every node mining with its own key, one chain", async () => {
-    const dir = tempDir("lotchain-devnet-pow-");
-    const apiBase = 20_000 + Math.floor(Math.random() * 10_000);
-    const { child, exited, table } = await startDevnet([
-      "--nodes",
-      "2",
-      "--consensus",
-      "pow",
-      "--dir",
-      dir,
-      "--api-port",
-      String(apiBase),
-      "--p2p-port",
-      String(apiBase + 10_000),
-    ]);
+    const { child, exited, table, dir } = await startDevnet(
+      ["--nodes", "2", "--consensus", "pow"],
+      "lotchain-devnet-pow-",
+    );
     expect(table.nodes.map((n) => n.role)).toEqual(["miner", "miner"]);
     const miners = table.nodes.map((n) => n.key);
     expect(new Set(miners).size).toBe(2);
@@ -146,18 +138,7 @@ describe("lotchain devnet", () => {
   }, 240_000);
 
   it("stops with a one-line error when a node dies from a signal", async () => {
-    const dir = tempDir("lotchain-devnet-");
-    const apiBase = 20_000 + Math.floor(Math.random() * 10_000);
-    const { exited, table, out } = await startDevnet([
-      "--nodes",
-      "1",
-      "--dir",
-      dir,
-      "--api-port",
-      String(apiBase),
-      "--p2p-port",
-      String(apiBase + 10_000),
-    ]);
+    const { exited, table, out } = await startDevnet(["--nodes", "1"], "lotchain-devnet-");
     const pid = table.nodes[0]!.pid;
     process.kill(pid, "SIGKILL");
     const code = await Promise.race([
